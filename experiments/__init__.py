@@ -1,0 +1,1 @@
+"""The composition root: CLI, configs, datasets, training, Ray runners and reports."""

@@ -1,0 +1,1 @@
+"""One module per `hwnas` subcommand; each exposes `register(subparsers)`."""

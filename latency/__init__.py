@@ -1,0 +1,1 @@
+"""Latency: op keys, lookup tables, live LiteRT / ONNX Runtime / adb benchmarks, exporters, calibration."""

@@ -1,0 +1,1 @@
+"""NetAdapt: proposals on specs, selection, the resumable shrinking loop and its history."""
