@@ -33,12 +33,16 @@ STEM_EXAMPLE = "stem_c16_hs"
 HEAD_EXAMPLE = "head_c576_h1024_hs"
 ARCH_EXAMPLE = f"{STEM_EXAMPLE}-ir_k3_m16_c16_s2_se_re-ir_k3_m72_c24_s2_re-{HEAD_EXAMPLE}"
 
-_BLOCK_RE = re.compile(
-    r"ir_k(?P<kernel>\d+)_m(?P<mid>\d+)_c(?P<out>\d+)_s(?P<stride>\d+)"
-    r"(?P<se>_se)?_(?P<act>[a-z]+)(?P<res>_res)?"
-)
-_STEM_RE = re.compile(r"stem_c(?P<out>\d+)_(?P<act>[a-z]+)")
-_HEAD_RE = re.compile(r"head_c(?P<last>\d+)_h(?P<hidden>\d+)_(?P<act>[a-z]+)")
+# Grammar of each piece: its parts in order, each (name, pattern, optional, what is expected).
+_ACT = ("act", r"(re|hs)", False, "the activation, one of ['re', 'hs']")
+_BLOCK_FIELDS = (("ir", r"ir", False, "'ir'"), ("kernel", r"k(\d+)", False, "the kernel as k<3|5|7>"),
+                 ("mid", r"m(\d+)", False, "the mid channels as m<int>"),
+                 ("out", r"c(\d+)", False, "the out channels as c<int>"),
+                 ("stride", r"s(\d+)", False, "the stride as s<1|2>"), ("se", r"se", True, "'se'"), _ACT,
+                 ("res", r"res", True, "'res'"))
+_STEM_FIELDS = (("stem", r"stem", False, "'stem'"), ("out", r"c(\d+)", False, "the out channels as c<int>"), _ACT)
+_HEAD_FIELDS = (("head", r"head", False, "'head'"), ("last", r"c(\d+)", False, "the last conv as c<int>"),
+                ("hidden", r"h(\d+)", False, "the hidden width as h<int>"), _ACT)
 
 
 class SpecError(ValueError):
@@ -70,17 +74,28 @@ def _check_positive(where: str, field: str, value: int, example: str) -> None:
         raise SpecError(f"{where}: {field} must be a positive integer, got {value!r} (e.g. {example!r})")
 
 
-def _match(pattern: re.Pattern[str], token: str, what: str, example: str) -> re.Match[str]:
+def _parse(token: object, fields: tuple, what: str, example: str) -> dict[str, str | None]:
+    """Match `token`'s '_'-separated parts against `fields` in order; name the first bad part."""
     if not isinstance(token, str):
         raise SpecError(f"{what} must be a string like {example!r}, got {type(token).__name__} {token!r}")
-    match = pattern.fullmatch(token)
-    if match is None:
-        prefix = pattern.match(token)
-        if prefix is not None:
-            junk = token[prefix.end():]
-            raise SpecError(f"{what} {token!r} has unexpected trailing text {junk!r}; a valid one is {example!r}")
-        raise SpecError(f"{what} {token!r} is malformed; a valid one is {example!r}")
-    return match
+    parts = token.split("_")
+    values: dict[str, str | None] = {}
+    pos = 0
+    for name, pattern, optional, expected in fields:
+        part = parts[pos] if pos < len(parts) else None
+        match = re.fullmatch(pattern, part) if part is not None else None
+        if match is None:
+            if optional:
+                values[name] = None
+                continue
+            found = f"unknown token {part!r}" if part is not None else "it ends early"
+            raise SpecError(f"{what} {token!r}: {found} where {expected} was expected; a valid one is {example!r}")
+        values[name] = match.group(match.lastindex) if match.lastindex else part
+        pos += 1
+    if pos < len(parts):
+        junk = "_" + "_".join(parts[pos:])
+        raise SpecError(f"{what} {token!r} has unexpected trailing text {junk!r}; a valid one is {example!r}")
+    return values
 
 
 @dataclass(frozen=True)
@@ -99,7 +114,7 @@ class StemSpec:
 
     @classmethod
     def from_str(cls, token: str) -> StemSpec:
-        m = _match(_STEM_RE, token, "stem token", STEM_EXAMPLE)
+        m = _parse(token, _STEM_FIELDS, "stem token", STEM_EXAMPLE)
         return cls(out=int(m["out"]), act=m["act"])
 
 
@@ -138,7 +153,7 @@ class BlockSpec:
 
     @classmethod
     def from_str(cls, token: str) -> BlockSpec:
-        m = _match(_BLOCK_RE, token, "block token", BLOCK_EXAMPLE)
+        m = _parse(token, _BLOCK_FIELDS, "block token", BLOCK_EXAMPLE)
         return cls(
             kernel=int(m["kernel"]),
             mid=int(m["mid"]),
@@ -173,7 +188,7 @@ class HeadSpec:
 
     @classmethod
     def from_str(cls, token: str) -> HeadSpec:
-        m = _match(_HEAD_RE, token, "head token", HEAD_EXAMPLE)
+        m = _parse(token, _HEAD_FIELDS, "head token", HEAD_EXAMPLE)
         return cls(last=int(m["last"]), hidden=int(m["hidden"]), act=m["act"])
 
 
