@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 from experiments.commands import arch, demo
 from models.spec import SpecError
+from search.space import SpaceError
 
-USER_ERRORS: tuple[type[Exception], ...] = (SpecError,)
+USER_ERRORS: tuple[type[Exception], ...] = (SpecError, SpaceError)
 COMMANDS = (arch, demo)
 
 

@@ -19,7 +19,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from experiments.errors import ConfigError, ConfigIssue, format_pydantic_errors
 from experiments.overrides import apply_overrides
-from experiments.spaces import resolve_space
+
+
+SPACE_NAMES = ("mnv3-small", "mnv3-large")
+
+
+def check_space(value: str) -> None:
+    """A space is a shipped name or an existing YAML file (its contents are checked by the search room)."""
+    path = Path(value)
+    if value in SPACE_NAMES or (path.suffix in (".yaml", ".yml") and path.is_file()):
+        return
+    raise ValueError(f"is neither a search-space name ({', '.join(SPACE_NAMES)}) nor an existing .yaml file")
 
 
 class Strict(BaseModel):
@@ -227,7 +237,7 @@ class Config(Strict):
     @classmethod
     def _space_resolves(cls, value: str, info: ValidationInfo) -> str:
         if (info.context or {}).get("filesystem"):
-            resolve_space(value)
+            check_space(value)
         return value
 
     @model_validator(mode="after")

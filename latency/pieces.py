@@ -1,0 +1,52 @@
+"""A measurable piece of an architecture (stem, one block, or head) with the input it sees, and
+the `nn.Module` that measures it, built with the same `models` blocks the whole model uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from models.blocks import ConvBNAct, EfficientHead, InvertedResidual
+from models.spec import IN_CHANNELS, ArchSpec, BlockSpec, HeadSpec, StemSpec
+
+PieceSpec = StemSpec | BlockSpec | HeadSpec
+KIND_OF = {StemSpec: "s", BlockSpec: "b", HeadSpec: "h"}
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One stem, block or head with its input spatial size and input channels."""
+
+    in_size: int
+    in_channels: int
+    spec: PieceSpec
+
+    @property
+    def kind(self) -> str:
+        return KIND_OF[type(self.spec)]
+
+    def input_shape(self) -> tuple[int, int, int, int]:
+        """NCHW shape of the piece's input (batch 1)."""
+        return (1, self.in_channels, self.in_size, self.in_size)
+
+    def module(self, num_classes: int = 1000) -> nn.Module:
+        """The piece as an eval-mode module, built exactly as `models.builder` builds it."""
+        spec = self.spec
+        if isinstance(spec, StemSpec):
+            module: nn.Module = ConvBNAct(IN_CHANNELS, spec.out, 3, 2, act=spec.act)
+        elif isinstance(spec, BlockSpec):
+            module = InvertedResidual(self.in_channels, spec)
+        else:
+            module = EfficientHead(self.in_channels, spec, num_classes, dropout=0.2)
+        return module.eval()
+
+
+def arch_pieces(spec: ArchSpec, resolution: int) -> tuple[Piece, ...]:
+    """Stem, every block and the head of `spec`, each with the input it sees at `resolution`."""
+    sizes = spec.feature_sizes(resolution)
+    pieces = [Piece(resolution, IN_CHANNELS, spec.stem)]
+    for size, cin, block in zip(sizes, spec.in_channels(), spec.blocks):
+        pieces.append(Piece(size, cin, block))
+    pieces.append(Piece(sizes[-1], spec.blocks[-1].out, spec.head))
+    return tuple(pieces)
