@@ -7,12 +7,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from experiments.commands import arch, demo
+from experiments.commands import arch, demo, run, train, validate
+from experiments.commands import bench, export, latency, search
+from experiments.errors import ConfigError, DataError, RunDirError
+from latency.errors import LatencyError
 from models.spec import SpecError
 from search.space import SpaceError
 
-USER_ERRORS: tuple[type[Exception], ...] = (SpecError, SpaceError)
-COMMANDS = (arch, demo)
+USER_ERRORS: tuple[type[Exception], ...] = (SpecError, SpaceError, ConfigError, DataError, RunDirError, LatencyError)
+COMMANDS = (arch, demo, validate, train, run, bench, export, latency, search)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hwnas",
         description="Hardware-aware neural architecture search (MnasNet search + NetAdapt, measured latency).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  hwnas arch show mobilenetv3-small --resolution 224\n",
+        epilog="examples:\n  hwnas arch show mobilenetv3-small --resolution 224\n"
+        "  hwnas validate experiments/configs/demo.yaml\n"
+        "  hwnas train experiments/configs/demo.yaml --arch mobilenetv3-small\n"
+        "  hwnas run experiments/configs/demo.yaml\n",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
@@ -30,7 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # key=value overrides may sit between options (CONFIG --arch X a=1); argparse leaves them over.
+        if not hasattr(args, "overrides") or any(e.startswith("-") or "=" not in e for e in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = [*args.overrides, *extra]
     try:
         return int(args.func(args) or 0)
     except USER_ERRORS as err:

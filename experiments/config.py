@@ -19,17 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from experiments.errors import ConfigError, ConfigIssue, format_pydantic_errors
 from experiments.overrides import apply_overrides
-
-
-SPACE_NAMES = ("mnv3-small", "mnv3-large")
-
-
-def check_space(value: str) -> None:
-    """A space is a shipped name or an existing YAML file (its contents are checked by the search room)."""
-    path = Path(value)
-    if value in SPACE_NAMES or (path.suffix in (".yaml", ".yml") and path.is_file()):
-        return
-    raise ValueError(f"is neither a search-space name ({', '.join(SPACE_NAMES)}) nor an existing .yaml file")
+from experiments.spaces import resolve_space
+from search.space import SpaceError
 
 
 class Strict(BaseModel):
@@ -88,8 +79,12 @@ class TrainingConfig(Strict):
     warmup_steps: int = Field(0, ge=0, description="linear warm-up before the cosine schedule")
     label_smoothing: float = Field(0.1, ge=0, lt=1)
     dropout: float = Field(0.2, ge=0, lt=1)
-    channels_last: Literal["auto", "on", "off"] = "auto"
+    bn_recalibration_batches: int = Field(20, ge=0, description="before each evaluation, recompute BatchNorm "
+                                          "statistics over this many training batches (0: off)")
+    channels_last: bool = Field(True, description="NHWC memory format (measured ~3x faster on CPU here)")
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    torch_threads: int | None = Field(None, ge=1, description="torch intra-op threads for this process; null: "
+                                      "torch's default (on a busy machine 1 is often fastest)")
 
     @model_validator(mode="after")
     def _one_budget(self) -> TrainingConfig:
@@ -237,7 +232,10 @@ class Config(Strict):
     @classmethod
     def _space_resolves(cls, value: str, info: ValidationInfo) -> str:
         if (info.context or {}).get("filesystem"):
-            check_space(value)
+            try:
+                resolve_space(value)
+            except SpaceError as err:
+                raise ValueError(str(err)) from None
         return value
 
     @model_validator(mode="after")

@@ -8,8 +8,6 @@ ONNX files keep PyTorch's NCHW layout, which is what ONNX Runtime expects.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import tempfile
 from pathlib import Path
@@ -56,13 +54,13 @@ def channels_last_module(module: nn.Module, shape_nchw: tuple[int, ...]) -> nn.M
 
 
 def tflite_bytes(module: nn.Module, shape_nchw: tuple[int, ...], quiet: bool = True) -> bytes:
-    """Convert `module` (NCHW in PyTorch) to a channels-last float32 TFLite flatbuffer."""
+    """Convert `module` (NCHW in PyTorch) to a channels-last float32 TFLite flatbuffer; `quiet`
+    turns off litert-torch's progress log."""
     import litert_torch
 
     wrapped = channels_last_module(module.eval(), shape_nchw)
-    sink = io.StringIO()
-    with contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext():
-        edge = litert_torch.convert(wrapped, (_channels_last_sample(shape_nchw),))
+    litert_torch.config.show_progress = not quiet
+    edge = litert_torch.convert(wrapped, (_channels_last_sample(shape_nchw),))
     return bytes(edge.model_content())
 
 

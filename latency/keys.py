@@ -7,21 +7,33 @@ square input size and input channels the piece sees, and the piece's compact tok
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from latency.errors import LatencyError
-from latency.pieces import Piece, arch_pieces
-from models.spec import ArchSpec, BlockSpec, HeadSpec, SpecError, StemSpec
+from latency.pieces import Piece
+from models.spec import IN_CHANNELS, ArchSpec, BlockSpec, HeadSpec, SpecError, StemSpec
 
 KEY_EXAMPLE = "b|112|16|ir_k3_m16_c16_s2_se_re"
 _PARSERS = {"s": StemSpec.from_str, "b": BlockSpec.from_str, "h": HeadSpec.from_str}
 
 
 def piece_key(piece: Piece) -> str:
-    return f"{piece.kind}|{piece.in_size}|{piece.in_channels}|{piece.spec.to_str()}"
+    return f"{piece.kind}|{piece.in_size}|{piece.in_channels}|{_token(piece.spec)}"
+
+
+@lru_cache(maxsize=1 << 16)
+def _token(spec: StemSpec | BlockSpec | HeadSpec) -> str:
+    return spec.to_str()
 
 
 def arch_keys(spec: ArchSpec, resolution: int) -> list[str]:
-    """One key per stem, block and head of `spec` at `resolution`, in network order."""
-    return [piece_key(p) for p in arch_pieces(spec, resolution)]
+    """One key per stem, block and head of `spec` at `resolution`, in network order (the same
+    keys as `piece_key` of each of `arch_pieces(spec, resolution)`, built without the pieces)."""
+    sizes = spec.feature_sizes(resolution)
+    keys = [f"s|{resolution}|{IN_CHANNELS}|{_token(spec.stem)}"]
+    keys += [f"b|{size}|{cin}|{_token(block)}" for size, cin, block in zip(sizes, spec.in_channels(), spec.blocks)]
+    keys.append(f"h|{sizes[-1]}|{spec.blocks[-1].out}|{_token(spec.head)}")
+    return keys
 
 
 def parse_key(key: str) -> Piece:

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from conftest import random_arch
+from random_specs import random_arch
 from models.references import REFERENCES, resolve_arch
 from models.spec import ArchSpec, BlockSpec, SpecError, make_divisible
 

@@ -1,0 +1,52 @@
+"""`hwnas search CONFIG [--resume]`: the block-wise search alone (controller + Ray Tune children).
+
+Writes into `<output_dir>/<name>/`: config.yaml, manifest.json, controller.pt (controller, optimizer,
+baseline and RNG state plus every child's record), trials.csv (one row per child: arch, decisions,
+accuracy, latency, reward terms, status and reason, times), topk.yaml, best/arch.yaml, and the Ray
+Tune logs under ray/. Latency comes from `latency.source`: a lookup table (`table`, or `auto`,
+which creates `<run>/latency_table.json` when no table is named and measures missing entries), or
+`live` benchmarks of each child.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from experiments.checks import preflight
+from experiments.commands.common import add_config_args, load_from_args
+from experiments.errors import ConfigError
+from experiments.latency_source import latency_model
+from experiments.ray_runtime import RayRuntime
+from experiments.rundir import RunDir
+
+EXAMPLES = """examples:
+  hwnas search experiments/configs/search-small.yaml
+  hwnas search experiments/configs/search-small.yaml --resume
+  hwnas search experiments/configs/search-small.yaml search.children=32 search.algorithm=ppo name=ppo-32
+"""
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("search", help="block-wise architecture search (LSTM controller, Ray Tune children)",
+                            description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_args(parser)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run directory of the same config: finished children are kept")
+    parser.set_defaults(func=run_search_command)
+
+
+def run_search_command(args: argparse.Namespace) -> int:
+    from experiments.search_driver import run_search  # imports Ray: only when a search runs
+
+    cfg = load_from_args(args)
+    if cfg.search is None:
+        raise ConfigError(args.config, ["search: missing; `hwnas search` needs a search section "
+                                        "(see experiments/configs/search-small.yaml)"])
+    data = preflight(cfg, args.config)
+    run = RunDir.create(cfg, resume=args.resume, command=["hwnas", "search", *sys.argv[2:]])
+    latency = latency_model(cfg, args.config, run, data.num_classes)
+    print(f"hwnas search: {cfg.search.children} children over space {cfg.space} on {data.summary()} -> {run.root}",
+          flush=True)
+    with RayRuntime(cfg.ray):
+        top = run_search(cfg, run, data, latency, resume=args.resume)
+    return 0 if top else 1

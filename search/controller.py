@@ -1,0 +1,113 @@
+"""The RNN controller of the block search (MnasNet / ENAS style).
+
+An LSTM cell takes one step per decision. Step i reads the embedding of the choice made at step
+i - 1 (a learned start vector at step 0), and a softmax head of its own turns the hidden state into
+logits over decision i's choices. Logits are divided by a temperature and, optionally, squashed
+with `tanh_constant * tanh(logits)` (ENAS's logit clipping), which bounds how sure the controller
+can get and keeps it exploring. The controller sees only `(name, n_choices)` per decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class Rollout:
+    """Choices (batch, n_decisions) with their log-probabilities and entropies (batch,)."""
+
+    choices: torch.Tensor
+    log_prob: torch.Tensor
+    entropy: torch.Tensor
+
+
+class Controller(nn.Module):
+    """LSTM policy over a sequence of categorical decisions; `seed` fixes the initial weights.
+
+    `hidden` is the LSTM width, `embedding` the width of the choice embeddings fed back (default: hidden).
+    """
+
+    def __init__(self, decisions: Sequence[tuple[str, int]], hidden: int = 32, embedding: int | None = None,
+                 temperature: float = 1.0, tanh_constant: float | None = 3.0, seed: int = 0) -> None:
+        super().__init__()
+        if not decisions:
+            raise ValueError("a controller needs at least one decision (name, n_choices)")
+        bad = [(name, n) for name, n in decisions if not isinstance(n, int) or n < 1]
+        if bad:
+            raise ValueError(f"decisions need a positive number of choices; got {bad}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature!r}")
+        if tanh_constant is not None and not tanh_constant > 0:
+            raise ValueError(f"tanh_constant must be positive or None (no clipping), got {tanh_constant!r}")
+        self.names = tuple(name for name, _ in decisions)
+        self.sizes = tuple(n for _, n in decisions)
+        self.hidden = hidden
+        embedding = embedding or hidden
+        self.temperature = temperature
+        self.tanh_constant = tanh_constant
+        self.start = nn.Parameter(torch.zeros(1, embedding))
+        self.cell = nn.LSTMCell(embedding, hidden)
+        self.embeddings = nn.ModuleList(nn.Embedding(n, embedding) for n in self.sizes)
+        self.heads = nn.ModuleList(nn.Linear(hidden, n) for n in self.sizes)
+        init = torch.Generator().manual_seed(seed)
+        for param in self.parameters():
+            nn.init.uniform_(param, -0.1, 0.1, generator=init)
+
+    def logits(self, step: int, hidden: torch.Tensor) -> torch.Tensor:
+        logits = self.heads[step](hidden) / self.temperature
+        if self.tanh_constant is not None:
+            logits = self.tanh_constant * torch.tanh(logits)
+        return logits
+
+    def forward(self, batch_size: int = 1, choices: torch.Tensor | None = None,
+                generator: torch.Generator | None = None) -> Rollout:
+        """Sample `batch_size` choice vectors, or score the given `choices` (teacher forcing)."""
+        if choices is not None:
+            choices = torch.as_tensor(choices, dtype=torch.long)
+            if choices.dim() != 2 or choices.shape[1] != len(self.sizes):
+                raise ValueError(f"choices must have shape (batch, {len(self.sizes)}), got {tuple(choices.shape)}")
+            batch_size = choices.shape[0]
+        inputs = self.start.expand(batch_size, -1)
+        state = None
+        picked, log_probs, entropies = [], [], []
+        for step in range(len(self.sizes)):
+            state = self.cell(inputs, state)
+            log_p = torch.log_softmax(self.logits(step, state[0]), dim=1)
+            if choices is None:
+                pick = torch.multinomial(log_p.detach().exp(), 1, generator=generator).squeeze(1)
+            else:
+                pick = choices[:, step]
+                if pick.min() < 0 or pick.max() >= self.sizes[step]:
+                    raise ValueError(f"{self.names[step]}: choice index out of range 0..{self.sizes[step] - 1}")
+            picked.append(pick)
+            log_probs.append(log_p.gather(1, pick.unsqueeze(1)).squeeze(1))
+            entropies.append(-(log_p.exp() * log_p).sum(1))
+            inputs = self.embeddings[step](pick)
+        return Rollout(torch.stack(picked, 1), torch.stack(log_probs, 1).sum(1), torch.stack(entropies, 1).sum(1))
+
+    def sample(self, batch_size: int = 1, generator: torch.Generator | None = None) -> Rollout:
+        return self(batch_size, generator=generator)
+
+    def evaluate(self, choices: torch.Tensor | Sequence[Sequence[int]]) -> Rollout:
+        """Log-probability and entropy of given choice vectors (differentiable; for PPO)."""
+        return self(choices=torch.as_tensor(choices, dtype=torch.long))
+
+    @torch.no_grad()
+    def probability(self, choices: Sequence[int]) -> float:
+        """Probability that one sample is exactly `choices`."""
+        return float(self.evaluate([list(choices)]).log_prob.exp()[0])
+
+    @torch.no_grad()
+    def most_likely(self) -> list[int]:
+        """Greedy decode: the most probable choice at each step given the previous ones."""
+        inputs, state, picks = self.start, None, []
+        for step in range(len(self.sizes)):
+            state = self.cell(inputs, state)
+            pick = self.logits(step, state[0]).argmax(1)
+            picks.append(int(pick))
+            inputs = self.embeddings[step](pick)
+        return picks

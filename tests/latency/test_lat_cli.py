@@ -1,0 +1,91 @@
+"""`hwnas bench|export|latency`: bad input exits 2 with a clear message and overwrites nothing;
+help texts carry examples; `bench --json` holds the documented keys."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from latency_helpers import FAST, TINY_ARCH
+from experiments.cli import main
+from latency.handmade import int8_conv_chain
+from latency.keys import arch_keys
+from latency.stats import BenchResult
+from latency.table import LatencyTable
+
+
+def _table(path, fingerprint, keys) -> bytes:
+    table = LatencyTable.create(path, fingerprint, 1000, FAST.to_dict())
+    for key in keys:
+        table.put(key, BenchResult(0.1, 0.1, 0.09, 0.11, 0.01, 50), 32)
+    table.save()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("argv", [["bench", "--help"], ["export", "--help"], ["latency", "build", "--help"],
+                                  ["latency", "validate", "--help"], ["latency", "show", "--help"],
+                                  ["latency", "calibrate", "--help"]])
+def test_help_has_examples(argv, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    assert "examples:" in capsys.readouterr().out
+
+
+def test_bench_json_on_handmade_quantized_file(tmp_path, capsys) -> None:
+    model = tmp_path / "int8.tflite"
+    model.write_bytes(int8_conv_chain(size=8, channels=8, layers=1))
+    assert main(["bench", str(model), "--json", "--warmup-s", "0", "--min-time-s", "0"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert {"median_ms", "p10_ms", "p90_ms", "runs"} <= set(record) and record["runs"] >= 50
+
+
+def test_bench_bad_files_exit_2(tmp_path, capsys) -> None:
+    assert main(["bench", str(tmp_path / "missing.tflite")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    junk = tmp_path / "notes.tflite"
+    junk.write_text("hello")
+    assert main(["bench", str(junk)]) == 2
+    assert "not a TFLite flatbuffer" in capsys.readouterr().err
+
+
+def test_show_corrupt_table_exits_2_and_keeps_file(tmp_path, capsys, device) -> None:
+    path = tmp_path / "t.json"
+    data = _table(path, device, arch_keys(TINY_ARCH, 32))[:100]
+    path.write_bytes(data)
+    assert main(["latency", "show", str(path)]) == 2
+    assert "corrupt or truncated" in capsys.readouterr().err
+    assert path.read_bytes() == data
+
+
+def test_show_prints_metadata_and_entries(tmp_path, capsys, device) -> None:
+    path = tmp_path / "t.json"
+    _table(path, device, arch_keys(TINY_ARCH, 32))
+    assert main(["latency", "show", str(path), "--entries", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "4 entries" in out and "fingerprint" in out and out.count("median") == 2
+
+
+def test_validate_foreign_table_exits_2(tmp_path, capsys, device) -> None:
+    path = tmp_path / "t.json"
+    before = _table(path, dict(device, cpu="Other CPU"), arch_keys(TINY_ARCH, 32))
+    assert main(["latency", "validate", str(path), "--resolution", "32", "--samples", "1",
+                 "--out", str(tmp_path / "v")]) == 2
+    assert "another device" in capsys.readouterr().err
+    assert path.read_bytes() == before and not (tmp_path / "v").exists()
+
+
+def test_validate_arch_outside_table_without_lazy_fill_exits_2(tmp_path, capsys, device) -> None:
+    path = tmp_path / "t.json"
+    before = _table(path, device, arch_keys(TINY_ARCH, 32))
+    assert main(["latency", "validate", str(path), "--resolution", "32", "--samples", "0",
+                 "--out", str(tmp_path / "v")]) == 2
+    err = capsys.readouterr().err
+    assert "not in latency table" in err and "hwnas latency build" in err
+    assert path.read_bytes() == before
+
+
+def test_export_bad_arch_exits_2(tmp_path, capsys) -> None:
+    assert main(["export", "not-a-net", "--format", "tflite", "--out", str(tmp_path / "x.tflite")]) == 2
+    assert not (tmp_path / "x.tflite").exists()
