@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.hwnas-installed
 
-.PHONY: install test test-slow demo bench clean
+.PHONY: install browser test test-slow demo bench clean
 
 install: $(STAMP)
 
@@ -21,6 +21,12 @@ $(STAMP): pyproject.toml constraints.txt
 		echo "install: a CUDA package was pulled in; check constraints.txt" >&2; exit 1; fi
 	$(PY) -c "import torch, ray, ai_edge_litert, onnxruntime; print('hwnas env ready: torch', torch.__version__, 'ray', ray.__version__)"
 	touch $(STAMP)
+
+# Debian's chromium, for the Ray dashboard screenshot test (tests/dashboard); apt-get needs root or sudo.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	@chromium --version 2>/dev/null
 
 test: install
 	$(PY) -m pytest -q -m "not slow"

@@ -1,12 +1,15 @@
 """Fidelity of the calibrated lookup table against live whole-model runs (the acceptance figure).
 
-For each resolution (224 and the demo's 32): fit the table's calibration on a first sample of the
-space plus V3-Large and V3-Small (`hwnas latency calibrate`, seed 100), then validate on a
+For each resolution (224 and the demo's 32): fit the table's calibration on a first sample of
+random archs of the space (`hwnas latency calibrate`, seed 100, no references), then validate on a
 different sample (`hwnas latency validate`, seed 1: N random archs plus the two references),
 LiteRT interpreter, 1 thread, XNNPACK. Prints the summary before and after calibration and the
 acceptance verdict: >= 95% within +/-10%, >= 80% within +/-5%, Kendall tau >= 0.9.
-Needs a table of the space: pass --build to (re)build or resume it first.
-Run: .venv/bin/python benchmarks/latency_fidelity.py --table runs/latency/table.json [--build]
+Needs a table of the space: pass --build to (re)build or resume it first, or --lazy to measure
+only the keys the sampled archs need (new or resumed table).
+Pieces are timed in context (latency.litert_bench: L2 flushed, code warmed by a twin interpreter).
+Run: .venv/bin/python benchmarks/latency_fidelity.py --table runs/latency/table.json [--build | --lazy]
+Under load, run it alone: flock -x /tmp/hwnas-cpu.lock .venv/bin/python benchmarks/latency_fidelity.py ...
 """
 
 from __future__ import annotations
@@ -18,6 +21,11 @@ import time
 from pathlib import Path
 
 from experiments.cli import main as hwnas
+from experiments.commands.latency import sampled_archs
+from latency.build import build_table
+from latency.measure import BenchSettings, PieceMeasurer
+from latency.pieces import arch_pieces
+from latency.table import LatencyTable
 
 
 def main() -> None:
@@ -29,12 +37,16 @@ def main() -> None:
     parser.add_argument("--calib-samples", type=int, default=10)
     parser.add_argument("--out", default="runs/latency/fidelity")
     parser.add_argument("--build", action="store_true", help="build or resume the table first")
+    parser.add_argument("--lazy", action="store_true", help="measure only the keys the sampled archs need "
+                        "(conversions first, in 2 processes; then timing), into a new or resumed table")
     parser.add_argument("--skip-calibrate", action="store_true", help="keep the table's stored calibration")
     args = parser.parse_args()
     res = [str(r) for r in args.resolutions]
     res_args = [a for r in res for a in ("--resolution", r)]
     print(f"load average at start: {os.getloadavg()}")
     start = time.perf_counter()
+    if args.lazy:
+        _fill_sampled(args)
     if args.build:
         _check(hwnas(["latency", "build", "--space", args.space, *res_args, "--out", args.table]))
     if not args.skip_calibrate:
@@ -53,6 +65,25 @@ def main() -> None:
         print(f"{'':>{len(r) + 15}}| calibrated:       within 5% {s['within_5pct']:.0%}, within 10% "
               f"{s['within_10pct']:.0%}, RMSPE {s['rmspe_pct']:.2f}%, mean error {s['mean_error_pct']:+.1f}%, "
               f"tau {s['kendall_tau']:.3f} -> {'PASS' if ok else 'FAIL'} (>=95% in 10%, >=80% in 5%, tau >= 0.9)")
+
+
+def _fill_sampled(args: argparse.Namespace) -> None:
+    """Measure the keys of the calibration and validation archs (what `--lazy-fill` would measure
+    one arch at a time, but with the conversions done up front in parallel)."""
+    settings = BenchSettings()
+    path = Path(args.table)
+    if path.exists():
+        table = LatencyTable.load(path, device=settings.fingerprint())
+        settings = BenchSettings.of_table(table.metadata["bench"], settings.threads, settings.xnnpack)
+    else:
+        table = LatencyTable.create(path, settings.fingerprint(), 1000, settings.to_dict())
+    calib = argparse.Namespace(space=args.space, seed=100, samples=args.calib_samples)
+    val = argparse.Namespace(space=args.space, seed=1, samples=args.samples)
+    archs = [spec for _, spec in sampled_archs(calib, references=False) + sampled_archs(val)]
+    pieces = [(r, p) for r in args.resolutions for spec in archs for p in arch_pieces(spec, r)]
+    report = build_table(table, pieces, PieceMeasurer(settings, 1000), workers=2, progress=False)
+    print(f"{path}: {report.measured} keys measured ({report.skipped} present), conversions {report.convert_s:.0f} s, "
+          f"timing {report.bench_s:.0f} s (flush {settings.flush_mb} MiB)")
 
 
 def _check(code: int) -> None:

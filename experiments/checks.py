@@ -24,7 +24,7 @@ from latency.table import LatencyTable
 TableCheck = Callable[[Path, LatencyConfig], list[str]]
 
 
-RUNTIME_PREFIX = {"litert": "ai-edge-litert", "onnxruntime": "onnxruntime"}
+RUNTIME_PREFIX = {"litert": "ai-edge-litert", "onnxruntime": "onnxruntime", "adb": "benchmark_model"}
 
 
 def table_metadata_check(path: Path, cfg: LatencyConfig) -> list[str]:

@@ -8,14 +8,14 @@ import sys
 from collections.abc import Sequence
 
 from experiments.commands import arch, demo, run, train, validate
-from experiments.commands import bench, export, latency, search
+from experiments.commands import bench, export, latency, netadapt, report, search
 from experiments.errors import ConfigError, DataError, RunDirError
 from latency.errors import LatencyError
 from models.spec import SpecError
 from search.space import SpaceError
 
 USER_ERRORS: tuple[type[Exception], ...] = (SpecError, SpaceError, ConfigError, DataError, RunDirError, LatencyError)
-COMMANDS = (arch, demo, validate, train, run, bench, export, latency, search)
+COMMANDS = (arch, demo, validate, train, run, bench, export, latency, search, report, netadapt)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from experiments.errors import ConfigError, ConfigIssue, format_pydantic_errors
 from experiments.overrides import apply_overrides
 from experiments.spaces import resolve_space
+from models.references import resolve_arch
+from models.spec import SpecError
 from search.space import SpaceError
 
 
@@ -96,27 +98,57 @@ class TrainingConfig(Strict):
 
 
 class ControllerConfig(Strict):
-    """The LSTM controller of the block-wise search."""
+    """The LSTM controller of the block-wise search and its policy-gradient settings.
 
-    hidden_size: int = Field(64, ge=1)
-    embedding_size: int = Field(32, ge=1)
-    lr: float = Field(5e-3, gt=0)
-    temperature: float = Field(1.0, gt=0)
-    tanh_clip: float | None = Field(2.5, gt=0, description="logits -> c*tanh(logits/c); null disables")
-    entropy_weight: float = Field(1e-3, ge=0)
-    baseline_decay: float = Field(0.95, ge=0, lt=1, description="REINFORCE moving-average baseline")
+    The defaults are the settings tests/search/test_learning.py shows to learn: on a synthetic reward
+    over mnv3-small with a known optimum, REINFORCE and PPO each put more than half the probability on
+    the optimum within 500 samples and beat random search's best at equal budget."""
+
+    hidden_size: int = Field(32, ge=1, description="LSTM width")
+    embedding_size: int = Field(32, ge=1, description="width of the choice embeddings fed back to the LSTM")
+    lr: float = Field(0.01, gt=0, description="Adam learning rate of the controller")
+    temperature: float = Field(1.0, gt=0, description="logits are divided by it (before the tanh clipping)")
+    tanh_clip: float | None = Field(3.0, gt=0, description="ENAS logit clipping: logits -> c * tanh(logits / "
+                                    "temperature), bounding them to (-c, c); null disables")
+    entropy_weight: float | None = Field(None, ge=0, description="entropy bonus, relative to the reward's moving "
+                                         "std; null: 0.15 for reinforce, 0.05 for ppo (whose bonus acts in each "
+                                         "of its ppo_epochs passes)")
+    baseline_decay: float = Field(0.9, ge=0, lt=1, description="decay of the moving-average reward baseline")
     ppo_clip: float = Field(0.2, gt=0, lt=1)
-    ppo_epochs: int = Field(4, ge=1)
-    batch_size: int = Field(4, ge=1, description="children per policy update")
+    ppo_epochs: int = Field(3, ge=1, description="PPO passes over each batch")
+    batch_size: int = Field(5, ge=1, description="children per policy update")
+
+    def entropy_for(self, algorithm: str) -> float:
+        """The entropy weight in effect for `algorithm` (reinforce or ppo)."""
+        if self.entropy_weight is not None:
+            return self.entropy_weight
+        return DEFAULT_ENTROPY_WEIGHT[algorithm]
+
+
+DEFAULT_ENTROPY_WEIGHT = {"reinforce": 0.15, "ppo": 0.05}
 
 
 class RewardConfig(Strict):
-    """MnasNet soft / hard constraint, or TuNAS absolute reward (see MOBILENETV3.md section 1)."""
+    """MnasNet soft / hard constraint, or TuNAS absolute reward (see MOBILENETV3.md section 1).
+
+    The latency target is set by exactly one of `target_ms` and `target_ratio`; a ratio is resolved
+    when the search starts, against the latency of the space's seed architecture (all seed choices,
+    e.g. the V3-Small-like net of mnv3-small) under the run's latency model, and saved in the run."""
 
     kind: Literal["mnasnet_soft", "mnasnet_hard", "tunas_abs"] = "mnasnet_soft"
-    target_ms: float = Field(..., gt=0, description="latency target in milliseconds")
+    target_ms: float | None = Field(None, gt=0, description="latency target in milliseconds")
+    target_ratio: float | None = Field(None, gt=0, description="latency target as a share of the space's seed "
+                                       "architecture's latency (e.g. 1.0: as fast as the seed)")
     w: float = Field(-0.07, lt=0, description="soft-constraint exponent (MnasNet -0.07, V3-Small -0.15)")
     beta: float = Field(-0.10, lt=0, description="TuNAS absolute-reward weight")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RewardConfig:
+        if (self.target_ms is None) == (self.target_ratio is None):
+            raise ConfigIssue("target_ms", {"target_ms": self.target_ms, "target_ratio": self.target_ratio},
+                              "set exactly one latency target: target_ms (milliseconds) or target_ratio "
+                              "(share of the space's seed architecture's latency, e.g. 1.0)")
+        return self
 
 
 class SearchConfig(Strict):
@@ -143,6 +175,9 @@ class NetAdaptConfig(Strict):
     selection: Literal["mobilenetv3", "netadapt"] = "mobilenetv3"
     channel_divisor: int = Field(8, ge=1)
     max_iterations: int = Field(50, ge=1)
+    head_proposals: bool = Field(True, description="also propose narrowing the head's last conv and hidden "
+                                 "layer (original NetAdapt shrinks every layer; at small resolutions the head "
+                                 "is most of the latency); false: only mid and residual-group widths (V3 paper)")
 
     @model_validator(mode="after")
     def _one_target(self) -> NetAdaptConfig:
@@ -163,12 +198,37 @@ class LatencyConfig(Strict):
     lazy_fill: bool = Field(True, description="measure and add missing table entries instead of failing")
     warmup_runs: int = Field(5, ge=0)
     runs: int = Field(50, ge=1)
-    adb_serial: str | None = Field(None, description="adb device serial (backend adb)")
+    adb_serial: str | None = Field(None, description="adb device serial (backend adb); null: the only phone "
+                                   "'adb devices' lists")
+    adb_benchmark_binary: Path | None = Field(None, description="backend adb: a benchmark_model built for the "
+                                              "phone's ABI, pushed to /data/local/tmp/benchmark_model when the run "
+                                              "starts; null: use the one already there")
+    adb_cores: list[int] | None = Field(None, description="backend adb: cores benchmark_model is pinned to with "
+                                        "taskset; null: the highest-numbered core (a big core on most phones)")
 
     @model_validator(mode="after")
     def _table_needed(self) -> LatencyConfig:
         if self.source == "table" and self.table is None:
             raise ConfigIssue("table", None, "is required when source is 'table' (or use source auto/live)")
+        return self
+
+    @model_validator(mode="after")
+    def _adb_fields(self, info: ValidationInfo) -> LatencyConfig:
+        adb = {"adb_serial": self.adb_serial, "adb_benchmark_binary": self.adb_benchmark_binary,
+               "adb_cores": self.adb_cores}
+        for key, value in adb.items():
+            if value is not None and self.backend != "adb":
+                raise ConfigIssue(key, str(value) if isinstance(value, Path) else value,
+                                  "applies to backend adb only: set latency.backend: adb, or drop it")
+        cores = self.adb_cores
+        if cores is not None and (not cores or min(cores) < 0 or len(set(cores)) != len(cores)):
+            raise ConfigIssue("adb_cores", cores, "must list distinct core numbers >= 0, e.g. [7] or [4, 5]; "
+                              "null picks the highest-numbered core")
+        binary = self.adb_benchmark_binary
+        if binary is not None and (info.context or {}).get("filesystem") and not binary.is_file():
+            raise ConfigIssue("adb_benchmark_binary", str(self.adb_benchmark_binary),
+                              "does not exist on this machine: give the path of a benchmark_model built for the "
+                              "phone's ABI, or null to use the one already on the phone")
         return self
 
 
@@ -212,6 +272,40 @@ class ExportConfig(Strict):
         return value
 
 
+class PipelineConfig(Strict):
+    """What `hwnas run` does between the search and NetAdapt."""
+
+    seed_rule: Literal["best_reward", "best_accuracy"] = Field(
+        "best_reward", description="which searched child seeds NetAdapt (ignored when seed_arch is set)")
+    seed_arch: str | None = Field(None, description="a reference name, compact arch string or arch YAML that "
+                                                    "seeds NetAdapt instead of the search's pick")
+    references: list[str] | None = Field(
+        None, description="reference nets trained with the child recipe for the report; null: the "
+                          "MobileNetV3 pair (width 1.0 and 0.75) of the space's family; [] trains none")
+
+    @field_validator("seed_arch")
+    @classmethod
+    def _seed_arch_resolves(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and (info.context or {}).get("filesystem"):
+            _check_arch(value)
+        return value
+
+    @field_validator("references")
+    @classmethod
+    def _references_resolve(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if value is not None and (info.context or {}).get("filesystem"):
+            for item in value:
+                _check_arch(item)
+        return value
+
+
+def _check_arch(text: str) -> None:
+    try:
+        resolve_arch(text)
+    except SpecError as err:
+        raise ValueError(str(err)) from None
+
+
 class Config(Strict):
     """A whole run. `name` names the run directory `<output_dir>/<name>/`."""
 
@@ -227,6 +321,7 @@ class Config(Strict):
     latency: LatencyConfig = LatencyConfig()
     ray: RayConfig = RayConfig()
     export: ExportConfig = ExportConfig()
+    pipeline: PipelineConfig = PipelineConfig()
 
     @field_validator("space")
     @classmethod

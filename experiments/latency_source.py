@@ -1,33 +1,46 @@
 """The configured `LatencyModel` of a run: a lookup table (`table`, or `auto`, which creates
 `<run>/latency_table.json` when no table is named and measures missing entries on first use), or
-`live` benchmarks of each whole model. Shared by search, NetAdapt and the pipeline."""
+`live` benchmarks of each whole model; timed with the LiteRT interpreter here (`backend: litert`) or on
+an Android phone over adb (`backend: adb`, see latency.adb_measure). Shared by search, NetAdapt and
+the pipeline."""
 
 from __future__ import annotations
 
-from experiments.config import Config
+from experiments.config import Config, LatencyConfig
 from experiments.errors import ConfigError
 from experiments.rundir import RunDir
-from latency.measure import BenchSettings, PieceMeasurer
-from latency.predict import LatencyModel, LiveLatency, TableLatency
+from latency.adb_measure import Phone, fingerprint_for, live_for, measurer_for, phone_settings
+from latency.measure import BenchSettings
+from latency.predict import LatencyModel, TableLatency
 from latency.table import LatencyTable
 
 DEFAULT_TABLE = "latency_table.json"
 
 
+def configured_phone(lat: LatencyConfig) -> Phone | None:
+    """The phone of `latency.backend: adb` (its binary pushed when `adb_benchmark_binary` is set), else None."""
+    return Phone.connect(lat.adb_serial, lat.adb_benchmark_binary, lat.adb_cores) if lat.backend == "adb" else None
+
+
 def latency_model(cfg: Config, source: str, run: RunDir, num_classes: int) -> LatencyModel:
-    """The configured LatencyModel (LiteRT backend); `source` names the config file in errors."""
+    """The configured LatencyModel (LiteRT here, or a phone over adb); `source` names the config
+    file in errors."""
     lat = cfg.latency
-    if lat.backend != "litert":
+    if lat.backend not in ("litert", "adb"):
         raise ConfigError(source, [f"latency.backend: {lat.backend!r} is not supported by hwnas search yet; "
-                                   f"use litert"])
-    settings = BenchSettings(threads=lat.threads, min_runs=lat.runs)
+                                   f"use litert or adb"])
+    phone = configured_phone(lat)
+    settings = phone_settings(lat.threads, min_runs=lat.runs) if phone else \
+        BenchSettings(threads=lat.threads, min_runs=lat.runs)
     resolution = lat.resolution or cfg.data.resolution
     if lat.source == "live":
-        return LiveLatency(resolution, settings, num_classes)
+        return live_for(phone, resolution, settings, num_classes)
     path = lat.table or run.path(DEFAULT_TABLE)
     if path.is_file():
-        table = LatencyTable.load(path, device=settings.fingerprint())
+        table = LatencyTable.load(path, device=fingerprint_for(phone, settings))
     else:
-        table = LatencyTable.create(path, settings.fingerprint(), num_classes, settings.to_dict())
-    measurer = PieceMeasurer(settings, table.metadata["num_classes"]) if lat.lazy_fill else None
+        table = LatencyTable.create(path, fingerprint_for(phone, settings), num_classes, settings.to_dict())
+    if len(table):  # fill an existing table with entries timed as its others were
+        settings = BenchSettings.of_table(table.metadata.get("bench", {}), settings.threads, settings.xnnpack)
+    measurer = measurer_for(phone, settings, table.metadata["num_classes"]) if lat.lazy_fill else None
     return TableLatency(table, resolution, measurer)

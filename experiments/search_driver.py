@@ -4,7 +4,17 @@ After every completed child the controller state (`controller.pt`, see `search.t
 the trials table (`trials.csv`) are written atomically, so a driver killed at any point resumes
 with `resume=True`: completed children are kept, unfinished ones are re-issued once with the same
 arch and seed, and the controller (weights, optimizer, baseline, RNG) continues where it stopped.
+Resuming a finished search trains nothing (Ray is not even touched) and returns the top rows.
 At the end: `topk.yaml` and `best/arch.yaml`.
+
+The reward's latency target is `search.reward.target_ms`, or `target_ratio` times the latency of
+the space's seed architecture, resolved once at the first start and kept in `reward_target.json`
+(a resumed run reuses it, so every child is scored against the same target).
+
+`trials.csv` has one row per child (`TRIAL_COLUMNS`): the arch and its decisions, accuracy,
+latency, reward and each reward term, status and reason, the log-probability and entropy of the
+policy that sampled it, timestamps (`suggested_at`, `started_at`, `completed_at`, Unix seconds) and
+durations (`wall_s` from suggestion to completion, Tune's `time_total_s`, the child's `train_s`).
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from experiments import atomic
-from experiments.config import Config
+from experiments.config import Config, SearchConfig
 from experiments.data.types import DataBundle
 from experiments.rundir import RunDir
 from experiments.search_child import run_child
@@ -25,45 +35,87 @@ from experiments.spaces import resolve_space
 from models.spec import ArchSpec
 from search.policy import PolicyConfig
 from search.rewards import make_reward
+from search.space import SearchSpace
 from search.tune_searcher import ControllerSearcher, LatencyModel
 
 CONTROLLER_FILE = "controller.pt"
 TRIALS_FILE = "trials.csv"
 TOPK_FILE = "topk.yaml"
 BEST_ARCH = "best/arch.yaml"
+TARGET_FILE = "reward_target.json"
 TOP_K = 5
-TRIAL_COLUMNS = ("index", "trial_id", "status", "reason", "arch", "accuracy", "latency_ms", "reward", "seed",
-                 "decisions", "reward_terms", "log_prob", "policy_updates", "suggested_at", "completed_at",
-                 "time_total_s")
+# column of trials.csv -> key of the child's reward terms (`search.rewards.Reward`)
+REWARD_TERM_COLUMNS = {"reward_kind": "kind", "target_ms": "target_ms", "latency_ratio": "ratio",
+                       "reward_penalty": "penalty", "reward_exponent": "exponent"}
+TRIAL_COLUMNS = ("index", "trial_id", "status", "reason", "arch", "accuracy", "latency_ms", "reward",
+                 *REWARD_TERM_COLUMNS, "decisions", "seed", "log_prob", "entropy", "policy_updates",
+                 "suggested_at", "started_at", "completed_at", "wall_s", "time_total_s", "train_s")
 
 
-def build_searcher(cfg: Config, latency: LatencyModel,
+def controller_settings(search: SearchConfig) -> tuple[PolicyConfig, dict[str, Any]]:
+    """The policy-gradient settings and the Controller keyword arguments a search section describes."""
+    c = search.controller
+    policy = PolicyConfig(algorithm=search.algorithm, learning_rate=c.lr, baseline_decay=c.baseline_decay,
+                          entropy_weight=c.entropy_for(search.algorithm), clip=c.ppo_clip, epochs=c.ppo_epochs)
+    controller = {"hidden": c.hidden_size, "embedding": c.embedding_size, "temperature": c.temperature,
+                  "tanh_constant": c.tanh_clip}
+    return policy, controller
+
+
+def build_searcher(cfg: Config, latency: LatencyModel, target_ms: float,
                    after_complete: Callable[[ControllerSearcher], None] | None = None) -> ControllerSearcher:
-    """The searcher a config describes (`cfg.search` must be set)."""
+    """The searcher a config describes (`cfg.search` must be set), scoring against `target_ms`."""
     s = cfg.search
     if s is None:
         raise ValueError("the config has no search section")
-    c = s.controller
-    policy = PolicyConfig(algorithm=s.algorithm, learning_rate=c.lr, baseline_decay=c.baseline_decay,
-                          entropy_weight=c.entropy_weight, clip=c.ppo_clip, epochs=c.ppo_epochs)
+    policy, controller = controller_settings(s)
     budget = {"epochs": s.child_training.epochs, "steps": s.child_training.steps}
     return ControllerSearcher(
-        resolve_space(cfg.space), latency, make_reward(s.reward.kind, s.reward.target_ms, w=s.reward.w,
-                                                       beta=s.reward.beta),
-        num_samples=s.children, policy=policy, batch_size=c.batch_size, seed=cfg.seed, budget=budget,
-        on_failure=s.failed_child, after_complete=after_complete,
-        controller={"hidden": c.hidden_size, "embedding": c.embedding_size, "temperature": c.temperature,
-                    "tanh_constant": c.tanh_clip},
+        resolve_space(cfg.space), latency, make_reward(s.reward.kind, target_ms, w=s.reward.w, beta=s.reward.beta),
+        num_samples=s.children, policy=policy, batch_size=s.controller.batch_size, seed=cfg.seed, budget=budget,
+        on_failure=s.failed_child, after_complete=after_complete, controller=controller,
     )
 
 
+def reward_target(cfg: Config, space: SearchSpace, latency: LatencyModel, run: RunDir,
+                  log: Callable[[str], None] = print) -> float:
+    """The reward's latency target in ms; a `target_ratio` is resolved against the space's seed
+    architecture once and saved in `reward_target.json`, which later attempts reuse."""
+    reward = cfg.search.reward if cfg.search else None
+    if reward is None:
+        raise ValueError("the config has no search section")
+    path = run.path(TARGET_FILE)
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved.get("target_ratio") == reward.target_ratio and saved.get("config_target_ms") == reward.target_ms:
+            log(f"search: reward target {saved['target_ms']:.4f} ms (from {path})")
+            return float(saved["target_ms"])
+    if reward.target_ms is not None:
+        record = {"target_ms": reward.target_ms, "source": "search.reward.target_ms",
+                  "config_target_ms": reward.target_ms, "target_ratio": None}
+    else:
+        seed = space.decode(space.seed_choices())
+        seed_ms = float(latency(seed))
+        record = {"target_ms": reward.target_ratio * seed_ms,
+                  "source": f"search.reward.target_ratio {reward.target_ratio} x the space's seed architecture",
+                  "config_target_ms": None, "target_ratio": reward.target_ratio, "seed_arch": seed.to_str(),
+                  "seed_ms": seed_ms}
+    run.write_json(TARGET_FILE, record)
+    log(f"search: reward target {record['target_ms']:.4f} ms ({record['source']}"
+        + (f": {record['seed_ms']:.4f} ms)" if "seed_ms" in record else ")"))
+    return float(record["target_ms"])
+
+
 def trials_frame(searcher: ControllerSearcher) -> pd.DataFrame:
-    """One row per recorded child; nested fields as JSON text."""
+    """One row per recorded child (columns `TRIAL_COLUMNS`); the decisions as JSON text."""
     rows = []
     for t in sorted(searcher.trials, key=lambda r: r["index"]):
         row = {k: t.get(k) for k in TRIAL_COLUMNS}
+        terms = t.get("reward_terms") or {}
+        row.update({column: terms.get(key) for column, key in REWARD_TERM_COLUMNS.items()})
         row["decisions"] = json.dumps(t["decisions"])
-        row["reward_terms"] = json.dumps(t["reward_terms"])
+        if t.get("completed_at") is not None and t.get("suggested_at") is not None:
+            row["wall_s"] = t["completed_at"] - t["suggested_at"]
         rows.append(row)
     return pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
 
@@ -89,34 +141,49 @@ def write_results(run: RunDir, searcher: ControllerSearcher) -> list[dict[str, A
 def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel, resume: bool = False,
                log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Run (or resume) the search inside an initialised Ray; returns the top-k rows."""
-    from ray import tune
-
-    searcher = build_searcher(cfg, latency, after_complete=lambda s: checkpoint(run, s))
+    target_ms = reward_target(cfg, resolve_space(cfg.space), latency, run, log)
+    searcher = build_searcher(cfg, latency, target_ms, after_complete=lambda s: checkpoint(run, s))
     state = run.path(CONTROLLER_FILE)
     attempt = 0
     if resume and state.is_file():
         searcher.restore(str(state))
         attempt = len(list(run.path("ray").glob("search-*")))
-        log(f"search: resumed with {len(searcher.trials)} children done, {searcher.requeue_pending()} re-issued, "
-            f"{searcher.num_samples - searcher.suggested} still to sample")
+        if searcher.finished():
+            log(f"search: finished in an earlier attempt ({len(searcher.trials)} children); nothing to train")
+        else:
+            log(f"search: resumed with {len(searcher.trials)} children done, {searcher.requeue_pending()} "
+                f"re-issued, {searcher.num_samples - searcher.suggested} still to sample")
     if not searcher.finished():
-        training = cfg.search.child_training
-        trainable = tune.with_resources(
-            tune.with_parameters(run_child, data=data, training=training, augment=cfg.data.augment),
-            {"cpu": cfg.ray.resources_per_trial.cpu, "gpu": cfg.ray.resources_per_trial.gpu},
-        )
-        tuner = tune.Tuner(
-            trainable,
-            tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1,
-                                        max_concurrent_trials=cfg.ray.max_concurrent_trials,
-                                        trial_name_creator=lambda t: f"{t.trial_id}-{t.config['arch']}",
-                                        trial_dirname_creator=lambda t: f"child-{t.trial_id}"),
-            run_config=tune.RunConfig(storage_path=str(Path(run.path("ray")).resolve()), name=f"search-{attempt}",
-                                      verbose=1),
-        )
-        tuner.fit()
+        _tune(cfg, run, data, searcher, attempt)
     top = write_results(run, searcher)
     done = sum(t["status"] == "ok" for t in searcher.trials)
+    spent = searcher.timings
     log(f"search: {len(searcher.trials)} children ({done} ok); best {top[0]['arch'] if top else 'none'}; "
         f"wrote {run.path(TRIALS_FILE)}, {run.path(TOPK_FILE)}, {run.path(BEST_ARCH)}")
+    log(f"search: driver seconds in the searcher: sampling {spent['sample_s']:.2f}, latency {spent['latency_s']:.2f}, "
+        f"policy updates {spent['update_s']:.2f}, checkpoints {spent['after_complete_s']:.2f}")
     return top
+
+
+def _tune(cfg: Config, run: RunDir, data: DataBundle, searcher: ControllerSearcher, attempt: int) -> None:
+    """One Tune run (`ray/search-<attempt>/`) of the children the searcher still has to give out."""
+    from ray import tune
+
+    assert cfg.search is not None
+    training = cfg.search.child_training
+    trainable = tune.with_resources(
+        tune.with_parameters(run_child, data=data, training=training, augment=cfg.data.augment),
+        {"cpu": cfg.ray.resources_per_trial.cpu, "gpu": cfg.ray.resources_per_trial.gpu},
+    )
+    tuner = tune.Tuner(
+        trainable,
+        # reuse_actors: a finished child's worker process runs the next child, instead of a new process
+        # importing torch for every child (~4 s per child on this machine, see benchmarks/search_overhead.py)
+        tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1, reuse_actors=True,
+                                    max_concurrent_trials=cfg.ray.max_concurrent_trials,
+                                    trial_name_creator=lambda t: f"{t.trial_id}-{t.config['arch']}",
+                                    trial_dirname_creator=lambda t: f"child-{t.trial_id}"),
+        run_config=tune.RunConfig(storage_path=str(Path(run.path("ray")).resolve()), name=f"search-{attempt}",
+                                  verbose=1),
+    )
+    tuner.fit()

@@ -6,7 +6,9 @@ What a real phone needs:
 - A `benchmark_model` binary for the phone's ABI (e.g. the prebuilt
   `android_aarch64_benchmark_model` from the TFLite/LiteRT releases, or
   `bazel build -c opt --config=android_arm64 //tflite/tools/benchmark:benchmark_model`), pushed
-  once with `AdbDevice.push_binary(local_path)` (copied to /data/local/tmp and made executable).
+  once with `AdbDevice.push_binary(local_path)` (copied to /data/local/tmp/benchmark_model and made
+  executable; `hwnas bench|latency build --benchmark-binary PATH` does this). Its md5 is the
+  `runtime` of the phone's fingerprint, so a table is tied to the binary that timed it.
 - `taskset` on the phone (toybox provides it on Android 7+). Pick a big core: on most phones the
   highest-numbered cores are the big ones (see /sys/devices/system/cpu/cpu*/cpufreq/cpuinfo_max_freq);
   the MobileNetV3 paper measured single-threaded on one big core.
@@ -36,6 +38,7 @@ from latency.stats import BenchResult
 REMOTE_DIR = "/data/local/tmp"
 PROPS = ("ro.product.manufacturer", "ro.product.model", "ro.soc.model", "ro.board.platform",
          "ro.product.cpu.abi", "ro.build.version.release", "ro.build.fingerprint")
+MISSING = "HWNAS_NO_BINARY"
 _COUNT_LINE = re.compile(r"count=(?P<count>\d+)\b(?P<rest>.*\bavg=.*)")
 _FIELD = re.compile(r"(\w+)=([-+0-9.eE]+)")
 
@@ -45,6 +48,18 @@ def core_mask(cores: Sequence[int]) -> str:
     if not cores or any(c < 0 for c in cores):
         raise LatencyError(f"cores must be a non-empty list of core numbers (e.g. [7]), got {list(cores)!r}")
     return format(sum(1 << c for c in set(cores)), "x")
+
+
+def present_cores(text: str) -> list[int]:
+    """The core numbers of a sysfs cpu list such as '0-7' or '0-3,6'."""
+    cores: set[int] = set()
+    try:
+        for part in text.strip().split(","):
+            lo, _, hi = part.partition("-")
+            cores.update(range(int(lo), int(hi or lo) + 1))
+    except ValueError as err:
+        raise LatencyError(f"cannot read the phone's core list {text!r} (/sys/devices/system/cpu/present)") from err
+    return sorted(cores)
 
 
 def parse_benchmark_output(text: str) -> BenchResult:
@@ -96,8 +111,22 @@ class AdbDevice:
         self._run("push", str(local), remote)
 
     def push_binary(self, local: str | Path) -> None:
+        if not Path(local).is_file():
+            raise LatencyError(f"benchmark binary {str(local)!r} does not exist on this machine; pass the path of a "
+                               f"benchmark_model built for the phone's ABI (--benchmark-binary)")
         self.push(local, self.binary)
         self.shell(f"chmod 755 {shlex.quote(self.binary)}")
+
+    def runtime(self) -> str:
+        """'benchmark_model md5:<12 hex>' of the binary on the phone; a clear error when it is absent."""
+        binary = shlex.quote(self.binary)
+        out = self.shell(f"if [ -x {binary} ]; then md5sum {binary}; else echo {MISSING}; fi").strip()
+        if out == MISSING:
+            raise LatencyError(f"the phone has no executable {self.binary}; pass --benchmark-binary PATH (config: "
+                               f"latency.adb_benchmark_binary), a benchmark_model built for the phone's ABI, to "
+                               f"push it (see the docstring of latency/adb.py)")
+        digest = out.split()[0] if out else ""
+        return f"benchmark_model md5:{digest[:12]}" if re.fullmatch(r"[0-9a-f]{32}", digest) else "benchmark_model"
 
     def fingerprint(self) -> dict:
         props = {p: self.shell(f"getprop {p}").strip() for p in PROPS}
@@ -108,13 +137,14 @@ class AdbDevice:
                 "build": props["ro.build.fingerprint"]}
 
     def benchmark(self, model: str | Path, cores: Sequence[int] = (0,), threads: int = 1, xnnpack: bool = True,
-                  warmup_s: float = 0.5, min_runs: int = 50, min_time_s: float = 1.0) -> BenchResult:
+                  warmup_s: float = 0.5, min_runs: int = 50, min_time_s: float = 1.0,
+                  warmup_runs: int = 1) -> BenchResult:
         """Push `model` and time it with benchmark_model pinned to `cores` (taskset)."""
         read_tflite(model)  # a clear error for a missing or non-TFLite file before touching the phone
         remote = f"{REMOTE_DIR}/{Path(model).name}"
         self.push(model, remote)
         args = [self.binary, f"--graph={remote}", f"--num_threads={threads}",
-                f"--use_xnnpack={'true' if xnnpack else 'false'}", f"--warmup_min_secs={warmup_s}",
-                f"--num_runs={min_runs}", f"--min_secs={min_time_s}"]
+                f"--use_xnnpack={'true' if xnnpack else 'false'}", f"--warmup_runs={warmup_runs}",
+                f"--warmup_min_secs={warmup_s}", f"--num_runs={min_runs}", f"--min_secs={min_time_s}"]
         output = self.shell(f"taskset {core_mask(cores)} " + " ".join(shlex.quote(a) for a in args))
         return parse_benchmark_output(output)

@@ -1,7 +1,9 @@
-"""Calibration: summed isolated pieces mis-predict whole models (warm caches when a piece runs
-alone, one interpreter invoke per piece instead of one per model). A per-resolution linear
-correction, ``measured ~= scale * summed + offset_ms``, is fitted by least squares on whole-model
-live runs and stored in the table under ``calibration[str(resolution)]``.
+"""Calibration: what is left between summed pieces and whole models once pieces are timed in
+context (`latency.litert_bench`; a warm loop kept each piece's weights in L2 and under-predicted by
+10-27% at 32x32; per-invoke overhead, ~0.5 us, is negligible). A per-resolution linear correction,
+``measured ~= scale * summed + offset_ms``, is fitted by least squares on whole-model live runs of
+random archs (`hwnas latency calibrate`; the references and the validation sample are other archs)
+and stored in the table under ``calibration[str(resolution)]``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """The device fingerprint a lookup table is tied to: CPU model, cores, runtime and its version,
-threads, XNNPACK, dtype. Two fingerprints match when all of these fields are equal."""
+threads, XNNPACK, dtype; a phone's (latency.adb_measure) adds its model, ABI, Android release and the
+cores benchmark_model is pinned to. Two fingerprints match when all of these fields are equal (a field
+neither side has is equal)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import os
 import platform
 from pathlib import Path
 
-MATCH_FIELDS = ("cpu", "cores", "runtime", "threads", "xnnpack", "dtype")
+MATCH_FIELDS = ("cpu", "cores", "runtime", "threads", "xnnpack", "dtype", "device", "abi", "android", "pinned_cores")
 
 
 def cpu_model() -> str:

@@ -9,6 +9,7 @@ counts for the 0.75 models.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from models.spec import ArchSpec, BlockSpec, HeadSpec, SpecError, StemSpec, make_divisible
@@ -73,11 +74,26 @@ REFERENCES: dict[str, ArchSpec] = {
 }
 
 
+WIDTH_NAME = re.compile(r"mobilenetv3-(?P<family>large|small)-(?P<width>\d+(?:\.\d+)?)")
+
+
+def mobilenetv3(family: str, width: float = 1.0) -> ArchSpec:
+    """MobileNetV3-Large or -Small at any width multiplier in (0, 4] (e.g. 0.35, 0.5, 1.25)."""
+    if family not in ("large", "small"):
+        raise SpecError(f"MobileNetV3 family {family!r} unknown; allowed: large, small")
+    if not 0 < width <= 4:
+        raise SpecError(f"width multiplier {width} outside (0, 4]; e.g. mobilenetv3-small-0.5")
+    return from_rows(LARGE_ROWS, 1280, width) if family == "large" else from_rows(SMALL_ROWS, 1024, width)
+
+
 def resolve_arch(name_or_spec: str) -> ArchSpec:
     """A reference name, a compact arch string, or a path to an arch YAML file."""
     text = name_or_spec.strip()
     if text in REFERENCES:
         return REFERENCES[text]
+    scaled = WIDTH_NAME.fullmatch(text)
+    if scaled:
+        return mobilenetv3(scaled["family"], float(scaled["width"]))
     if text.startswith("stem_"):
         return ArchSpec.from_str(text)
     path = Path(text)
@@ -86,7 +102,8 @@ def resolve_arch(name_or_spec: str) -> ArchSpec:
             raise SpecError(f"architecture file {text!r} does not exist")
         return ArchSpec.load(path)
     raise SpecError(
-        f"{text!r} is neither a reference name ({', '.join(REFERENCES)}), a compact arch string "
+        f"{text!r} is neither a reference name ({', '.join(REFERENCES)}, or any width such as "
+        f"mobilenetv3-small-0.5), a compact arch string "
         f"(starting 'stem_', e.g. 'stem_c16_hs-ir_k3_m16_c16_s2_se_re-head_c576_h1024_hs'), "
         f"nor an existing arch YAML file"
     )

@@ -34,6 +34,7 @@ class LoopConfig:
     rule: str = "mobilenetv3"
     max_iterations: int = 100
     seed: int = 0
+    head: bool = False  # also propose the head's last / hidden widths
 
     def __post_init__(self) -> None:
         if self.target_ms <= 0 or self.delta_ms <= 0:
@@ -128,7 +129,7 @@ class NetAdaptLoop:
         k = state["iteration"]
         delta = cfg.delta_ms * cfg.decay ** k
         current = ArchSpec.from_str(state["current"]["arch"])
-        proposals, skipped = generate(current, self.latency, delta, cfg.divisor)
+        proposals, skipped = generate(current, self.latency, delta, cfg.divisor, cfg.head)
         for s in skipped:
             log.info("iteration %d: skipped %s%d: %s", k, s.kind, s.index, s.reason)
             state["skipped"].append({"iteration": k, "kind": s.kind, "index": s.index, "reason": s.reason})

@@ -2,9 +2,14 @@
 
 Two kinds: (a) `mid`: reduce one block's expansion (mid) channels; (b) `group`: reduce the shared
 width of every block in a residual group (and the stem when the group holds it; a following block
-without an expansion conv keeps mid == in, so its mid follows). For each, the largest width (a
-multiple of `divisor`) whose latency is at least `delta` below the current model's is proposed; a
-layer that cannot reach `delta` is skipped with its reason.
+without an expansion conv keeps mid == in, so its mid follows). With `head=True` two more, as the
+original NetAdapt shrinks every layer: (c) `last`: the head's last 1x1 conv, (d) `hidden`: the
+head's hidden 1x1 conv; at small resolutions the head is most of the latency.
+
+For each, the largest width (a multiple of `divisor`) whose latency is at least `delta` below the
+current model's is proposed; a layer whose narrowest width cannot reach `delta` is skipped with
+its reason. The narrowest width is priced first, so a layer that cannot reach `delta` costs one
+latency look-up, not one per width (a look-up may be a live measurement when a table fills lazily).
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ LatencyFn = Callable[[ArchSpec], float]
 class Proposal:
     """A narrower spec and what it changes. `key` names it uniquely inside an iteration."""
 
-    kind: str  # "mid" or "group"
-    index: int  # block index (mid) or first block of the group (group)
+    kind: str  # "mid", "group", "last" or "hidden"
+    index: int  # block index (mid), first block of the group (group), 0 (last, hidden)
     width_before: int
     width_after: int
     spec: ArchSpec
@@ -68,28 +73,41 @@ def with_group_width(spec: ArchSpec, group: ResidualGroup, width: int) -> ArchSp
     return ArchSpec(stem, tuple(blocks), spec.head)
 
 
+def with_head(spec: ArchSpec, field: str, width: int) -> ArchSpec:
+    """The head's `last` or `hidden` width set to `width`."""
+    return ArchSpec(spec.stem, spec.blocks, dataclasses.replace(spec.head, **{field: width}))
+
+
 def _keeps_topology(before: ArchSpec, after: ArchSpec) -> bool:
     """Surgery carries weights only when no expansion conv appears or vanishes."""
     return expands(before) == expands(after)
 
 
 def _largest_reaching(spec: ArchSpec, current: int, make: Callable[[int], ArchSpec], latency: LatencyFn,
-                      goal_ms: float, divisor: int) -> tuple[int, ArchSpec, float] | None:
-    width = (current - 1) // divisor * divisor
-    while width >= divisor:
+                      goal_ms: float, divisor: int) -> tuple[int, ArchSpec, float] | str:
+    """(width, spec, ms) of the largest narrower width that reaches `goal_ms`, else why none does."""
+    candidates: list[tuple[int, ArchSpec]] = []
+    for width in range((current - 1) // divisor * divisor, 0, -divisor):
         try:
             candidate = make(width)
         except SpecError:
-            candidate = None
-        if candidate is not None and _keeps_topology(spec, candidate):
-            ms = latency(candidate)
-            if ms <= goal_ms:
-                return width, candidate, ms
-        width -= divisor
-    return None
+            continue
+        if _keeps_topology(spec, candidate):
+            candidates.append((width, candidate))
+    if not candidates:
+        return f"no multiple of {divisor} below {current} keeps the block structure"
+    narrowest, narrow_spec = candidates[-1]
+    narrow_ms = latency(narrow_spec)
+    if narrow_ms > goal_ms:
+        return f"even width {narrowest} gives {narrow_ms:.4f} ms, above the goal {goal_ms:.4f} ms"
+    for width, candidate in candidates[:-1]:
+        ms = latency(candidate)
+        if ms <= goal_ms:
+            return width, candidate, ms
+    return narrowest, narrow_spec, narrow_ms
 
 
-def generate(spec: ArchSpec, latency: LatencyFn, delta_ms: float, divisor: int = 8
+def generate(spec: ArchSpec, latency: LatencyFn, delta_ms: float, divisor: int = 8, head: bool = False
              ) -> tuple[list[Proposal], list[Skipped]]:
     """All proposals for one NetAdapt iteration, each cutting latency by at least `delta_ms`."""
     if delta_ms <= 0:
@@ -98,23 +116,23 @@ def generate(spec: ArchSpec, latency: LatencyFn, delta_ms: float, divisor: int =
     goal = now - delta_ms
     proposals: list[Proposal] = []
     skipped: list[Skipped] = []
+
+    def consider(kind: str, index: int, width: int, make: Callable[[int], ArchSpec]) -> None:
+        found = _largest_reaching(spec, width, make, latency, goal, divisor)
+        if isinstance(found, str):
+            skipped.append(Skipped(kind, index, f"cannot cut {delta_ms:.4f} ms: {found}"))
+        else:
+            width_after, candidate, ms = found
+            proposals.append(Proposal(kind, index, width, width_after, candidate, now, ms))
+
     for i, (block, has_expand) in enumerate(zip(spec.blocks, expands(spec))):
         if not has_expand:
             skipped.append(Skipped("mid", i, "no expansion layer (mid == in)"))
             continue
-        found = _largest_reaching(spec, block.mid, lambda w, i=i: with_mid(spec, i, w), latency, goal, divisor)
-        if found is None:
-            skipped.append(Skipped("mid", i, f"no width below {block.mid} cuts {delta_ms:.4f} ms"))
-        else:
-            width, candidate, ms = found
-            proposals.append(Proposal("mid", i, block.mid, width, candidate, now, ms))
+        consider("mid", i, block.mid, lambda w, i=i: with_mid(spec, i, w))
     for group in spec.residual_groups():
-        first = group.blocks[0]
-        found = _largest_reaching(spec, group.width, lambda w, g=group: with_group_width(spec, g, w),
-                                  latency, goal, divisor)
-        if found is None:
-            skipped.append(Skipped("group", first, f"no width below {group.width} cuts {delta_ms:.4f} ms"))
-        else:
-            width, candidate, ms = found
-            proposals.append(Proposal("group", first, group.width, width, candidate, now, ms))
+        consider("group", group.blocks[0], group.width, lambda w, g=group: with_group_width(spec, g, w))
+    if head:
+        consider("last", 0, spec.head.last, lambda w: with_head(spec, "last", w))
+        consider("hidden", 0, spec.head.hidden, lambda w: with_head(spec, "hidden", w))
     return proposals, skipped

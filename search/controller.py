@@ -2,9 +2,13 @@
 
 An LSTM cell takes one step per decision. Step i reads the embedding of the choice made at step
 i - 1 (a learned start vector at step 0), and a softmax head of its own turns the hidden state into
-logits over decision i's choices. Logits are divided by a temperature and, optionally, squashed
-with `tanh_constant * tanh(logits)` (ENAS's logit clipping), which bounds how sure the controller
-can get and keeps it exploring. The controller sees only `(name, n_choices)` per decision.
+logits over decision i's choices. As in ENAS's controller (Pham et al. 2018, which MnasNet's
+follows), the head's output z is divided by the temperature T and then, optionally, clipped:
+
+    logits = c * tanh(z / T)    (tanh_constant c; with c None: logits = z / T)
+
+so logits lie in (-c, c), which bounds how sure the controller can get and keeps it exploring.
+The controller sees only `(name, n_choices)` per decision.
 """
 
 from __future__ import annotations

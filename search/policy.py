@@ -73,10 +73,12 @@ class PolicyConfig:
 
 @dataclass(frozen=True)
 class Sample:
-    """One sampled choice vector with its log-probability under the policy that sampled it."""
+    """One sampled choice vector with its log-probability under the policy that sampled it, and that
+    policy's entropy (the sum over decisions of each step's entropy along this sample's path)."""
 
     choices: list[int]
     log_prob: float
+    entropy: float
 
 
 class PolicyGradient:
@@ -96,7 +98,8 @@ class PolicyGradient:
     def sample(self, n: int = 1) -> list[Sample]:
         rollout = self.controller.sample(n, generator=self.generator)
         self.samples += n
-        return [Sample([int(c) for c in row], float(lp)) for row, lp in zip(rollout.choices, rollout.log_prob)]
+        return [Sample([int(c) for c in row], float(lp), float(h))
+                for row, lp, h in zip(rollout.choices, rollout.log_prob, rollout.entropy)]
 
     def update(self, choices: Sequence[Sequence[int]], rewards: Sequence[float],
                old_log_probs: Sequence[float] | None = None) -> dict[str, float]:

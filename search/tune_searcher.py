@@ -7,6 +7,12 @@ and updates the controller once `batch_size` rewards are in. A failed child (exc
 non-finite metric, or a `failure` string in its last result) is recorded with its reason and then
 skipped or given reward 0, as configured.
 
+Every child's record holds its choices, the log-probability and entropy of the policy that sampled
+it, latency, reward terms, status and times: `suggested_at` / `completed_at` (driver clock),
+`started_at` and `train_s` when the child reports them, `time_total_s` from Tune. `timings` sums the
+seconds the searcher itself spends sampling, looking up latency, updating the policy and in
+`after_complete` (the driver's checkpoints): the framework's share of the driver's time.
+
 `save` / `restore` write one file with `torch.save` and read it with `torch.load(weights_only=True)`:
 the bookkeeping is a JSON string inside it, the policy a plain state_dict; nothing is pickled.
 """
@@ -32,7 +38,9 @@ from search.space import SearchSpace
 
 LatencyModel = Callable[[ArchSpec], float]
 FAILURE_TREATMENTS = ("skip", "zero")
-STATE_FORMAT = "hwnas-controller-searcher/1"
+STATE_FORMAT = "hwnas-controller-searcher/2"
+TIMINGS = ("sample_s", "latency_s", "update_s", "after_complete_s")
+CHILD_TIMES = ("started_at", "train_s")  # copied from a child's last result when present
 
 
 class ControllerSearcher(Searcher):
@@ -69,6 +77,7 @@ class ControllerSearcher(Searcher):
         self.trials: list[dict[str, Any]] = []
         self.batch: list[int] = []
         self.update_log: list[dict[str, float]] = []
+        self.timings = dict.fromkeys(TIMINGS, 0.0)
 
     # ---- Ray Tune Searcher API ------------------------------------------------------------
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
@@ -96,7 +105,8 @@ class ControllerSearcher(Searcher):
         if record is None:
             return  # not ours (e.g. a trial restored by Tune that this searcher already recorded)
         record["completed_at"] = time.time()
-        record["time_total_s"] = (result or {}).get("time_total_s")
+        for key in ("time_total_s", *CHILD_TIMES):
+            record[key] = (result or {}).get(key)
         accuracy = (result or {}).get(self.metric)
         failure = (result or {}).get("failure")
         if error:
@@ -113,9 +123,13 @@ class ControllerSearcher(Searcher):
         if record["reward"] is not None:
             self.batch.append(len(self.trials) - 1)
         if len(self.batch) >= self.batch_size:
+            start = time.perf_counter()
             self._update()
+            self.timings["update_s"] += time.perf_counter() - start
         if self.after_complete is not None:
+            start = time.perf_counter()
             self.after_complete(self)
+            self.timings["after_complete_s"] += time.perf_counter() - start
 
     def save(self, checkpoint_path: str) -> None:
         meta = {
@@ -130,6 +144,7 @@ class ControllerSearcher(Searcher):
             "trials": self.trials,
             "batch": self.batch,
             "update_log": self.update_log,
+            "timings": self.timings,
         }
         torch.save({"meta": json.dumps(meta, allow_nan=False), "policy": self.policy.state_dict()}, checkpoint_path)
 
@@ -145,7 +160,7 @@ class ControllerSearcher(Searcher):
                              f"the space the search started with")
         self.policy.load_state_dict(state["policy"])
         self.num_samples = max(self.num_samples, meta["num_samples"])
-        for key in ("batch_size", "seed", "suggested", "pending", "retry", "trials", "batch", "update_log"):
+        for key in ("batch_size", "seed", "suggested", "pending", "retry", "trials", "batch", "update_log", "timings"):
             setattr(self, key, meta[key])
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -166,8 +181,13 @@ class ControllerSearcher(Searcher):
         return self.suggested >= self.num_samples and not self.pending and not self.retry
 
     def _new_record(self) -> dict[str, Any]:
+        start = time.perf_counter()
         sample = self.policy.sample(1)[0]
         arch = self.space.decode(sample.choices)
+        looked_up = time.perf_counter()
+        latency_ms = float(self.latency(arch))
+        self.timings["sample_s"] += looked_up - start
+        self.timings["latency_s"] += time.perf_counter() - looked_up
         index = self.suggested
         self.suggested += 1
         return {
@@ -177,8 +197,9 @@ class ControllerSearcher(Searcher):
             "decisions": self.space.values(sample.choices),
             "seed": int(np.random.SeedSequence([self.seed, index]).generate_state(1)[0]),
             "log_prob": sample.log_prob,
+            "entropy": sample.entropy,
             "policy_updates": self.policy.updates,
-            "latency_ms": float(self.latency(arch)),
+            "latency_ms": latency_ms,
             "status": "pending", "reason": None, "accuracy": None, "reward": None, "reward_terms": None,
         }
 

@@ -7,6 +7,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from experiments.commands.adb_args import add_adb_args, phone_from_args
 from latency.errors import LatencyError
 from latency.export import arch_input_shape, arch_module, export_onnx, tflite_bytes
 from latency.litert_bench import benchmark_tflite
@@ -21,6 +22,7 @@ EXAMPLES = """examples:
   hwnas bench model.tflite --no-xnnpack
   hwnas bench model.onnx
   hwnas bench stem_c16_hs-ir_k3_m16_c16_s2_se_re-head_c576_h1024_hs --backend onnx
+  hwnas bench mobilenetv3-small --backend adb --benchmark-binary ./benchmark_model --cores 7 --json
 """
 
 
@@ -28,19 +30,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bench", help="live latency of a model file or an architecture",
                             description="Benchmark a .tflite (LiteRT interpreter) or .onnx (ONNX Runtime) file, "
                             "or an architecture (reference name, compact string or YAML) exported on the fly. "
-                            "Warm-up >= 0.5 s, then >= 50 runs and >= 1 s; prints median and spread.",
+                            "Warm-up >= 0.5 s, then >= 50 runs and >= 1 s; prints median and spread. --backend adb times a "
+                            ".tflite on an Android phone with its benchmark_model, pinned to --cores.",
                             epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", metavar="MODEL.tflite|MODEL.onnx|NAME_OR_SPEC")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--resolution", type=int, default=224, help="input size for an architecture (default 224)")
     parser.add_argument("--classes", type=int, default=1000, help="classes for an architecture (default 1000)")
-    parser.add_argument("--backend", choices=("litert", "onnx"), default=None,
-                        help="runtime (default: by file suffix; litert for an architecture)")
+    parser.add_argument("--backend", choices=("litert", "onnx", "adb"), default=None,
+                        help="runtime (default: by file suffix; litert for an architecture); adb: a phone")
     parser.add_argument("--no-xnnpack", action="store_true", help="LiteRT builtin kernels without XNNPACK")
     parser.add_argument("--warmup-s", type=float, default=0.5, help="warm-up seconds (default 0.5)")
     parser.add_argument("--min-runs", type=int, default=50, help="minimum timed runs (default 50)")
     parser.add_argument("--min-time-s", type=float, default=1.0, help="minimum timed seconds (default 1.0)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_adb_args(parser)
     parser.set_defaults(func=run_bench)
 
 
@@ -51,7 +55,16 @@ def run_bench(args: argparse.Namespace) -> int:
     path = Path(args.model)
     is_file = path.suffix in (".tflite", ".onnx") or path.is_file() and path.suffix not in (".yaml", ".yml")
     backend = args.backend or ("onnx" if path.suffix == ".onnx" else "litert")
-    if is_file:
+    phone = phone_from_args(args)
+    if phone is not None:
+        if is_file and path.suffix == ".onnx":
+            raise LatencyError(f"--backend adb times .tflite files with the phone's benchmark_model; {path} is "
+                               f"ONNX: pass a .tflite, or an architecture to export one")
+        spec = None if is_file else resolve_arch(args.model)
+        source = str(path) if spec is None else spec.to_str()
+        model = path if spec is None else tflite_bytes(arch_module(spec, args.classes), arch_input_shape(args.resolution))
+        result = phone.time(model, threads=args.threads, xnnpack=not args.no_xnnpack, **timing)
+    elif is_file:
         source = str(path)
         if backend == "onnx":
             result = benchmark_onnx(path, threads=args.threads, **timing)
@@ -68,9 +81,12 @@ def run_bench(args: argparse.Namespace) -> int:
         else:
             result = benchmark_tflite(tflite_bytes(module, shape), threads=args.threads,
                                       xnnpack=not args.no_xnnpack, **timing)
-    runtime = onnx_version() if backend == "onnx" else litert_version()
+    runtime = phone.runtime if phone else onnx_version() if backend == "onnx" else litert_version()
     record = {"model": source, "runtime": runtime, "threads": args.threads,
-              "xnnpack": backend == "litert" and not args.no_xnnpack, **result.to_dict()}
+              "xnnpack": backend != "onnx" and not args.no_xnnpack, **result.to_dict()}
+    if phone is not None:
+        record["fingerprint"] = phone.fingerprint(args.threads, record["xnnpack"])
+        runtime = f"{runtime} on {phone.props['device']} ({phone.props['cpu']}), cores {phone.cores}"
     if args.json:
         print(json.dumps(record, indent=2))
     else:

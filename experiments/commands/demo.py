@@ -1,25 +1,25 @@
-"""`hwnas demo`: the main job on the embedded default. The end-to-end pipeline (search, NetAdapt,
-export, report) is not built yet; until it is, this says so and exits non-zero rather than pretend."""
+"""`hwnas demo [KEY=VALUE ...]`: the main job on the embedded default: `hwnas run` on the shipped
+experiments/configs/demo.yaml (search, NetAdapt, export, report), resuming its run directory if a
+previous demo was interrupted."""
 
 from __future__ import annotations
 
 import argparse
-import sys
+from pathlib import Path
 
-from experiments.commands.arch import run_show
+from experiments.commands.common import OVERRIDE_HELP
+from experiments.commands.run import run_pipeline
+
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "demo.yaml"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("demo", help="run the main job on the embedded default (work in progress)")
+    parser = sub.add_parser("demo", help="run the whole pipeline on the embedded dataset (demo.yaml)",
+                            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                            epilog="examples:\n  hwnas demo\n  hwnas demo name=demo-2 search.children=16\n")
+    parser.add_argument("overrides", metavar="KEY=VALUE", nargs="*", help=OVERRIDE_HELP)
     parser.set_defaults(func=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    print("hwnas demo: the seed architecture of the default search space (MobileNetV3-Small):\n")
-    run_show(argparse.Namespace(arch="mobilenetv3-small", resolution=224, classes=1000, json=False))
-    print(
-        "\nhwnas demo: the end-to-end pipeline (search -> NetAdapt -> export -> report) is not "
-        "implemented yet; see README.md 'Status'.",
-        file=sys.stderr,
-    )
-    return 1
+    return run_pipeline(argparse.Namespace(config=str(DEMO_CONFIG), overrides=args.overrides, resume=True))

@@ -11,13 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.commands.adb_args import add_adb_args, phone_from_args
 from experiments.spaces import resolve_space
+from latency.adb_measure import Phone, fingerprint_for, live_for, measurer_for
 from latency.build import build_table
 from latency.calibration import fit_calibration
 from latency.fidelity import fidelity_rows, rows_as_dicts, summarize
-from latency.measure import BenchSettings, PieceMeasurer
+from latency.measure import BenchSettings
 from latency.pieces import Piece, arch_pieces
-from latency.predict import LiveLatency, TableLatency
+from latency.predict import TableLatency
 from latency.table import LatencyTable, write_json_atomic
 from models.references import REFERENCES
 from models.spec import ArchSpec, SpecError
@@ -28,10 +30,13 @@ REFERENCE_NAMES = ("mobilenetv3-large", "mobilenetv3-small")
 BUILD_EXAMPLES = f"""examples:
   hwnas latency build --space mnv3-small --resolution 224 --resolution 32 --out {DEFAULT_TABLE}
   hwnas latency build --space mnv3-large --workers 2 --pin-core 1 --out tables/large.json
+  hwnas latency build --space mnv3-small --backend adb --benchmark-binary ./benchmark_model --cores 7 --out tables/phone.json
+  (--backend adb converts here and times each entry on the phone)
   (rerunning an interrupted build measures only the keys still missing)
 """
 CALIBRATE_EXAMPLES = f"""examples:
   hwnas latency calibrate {DEFAULT_TABLE} --space mnv3-small --resolution 224 --samples 10
+  (fits on random archs of the space only; validate samples another seed and adds V3-Large/Small)
 """
 VALIDATE_EXAMPLES = f"""examples:
   hwnas latency validate {DEFAULT_TABLE} --space mnv3-small --resolution 224 --samples 30 --out runs/latency/fid224
@@ -45,7 +50,8 @@ SHOW_EXAMPLES = f"""examples:
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("latency", help="latency lookup tables: build, calibrate, validate, show",
-                            description="Latency lookup tables measured with the LiteRT interpreter.")
+                            description="Latency lookup tables measured with the LiteRT interpreter here, or on "
+                            "an Android phone over adb (--backend adb).")
     actions = parser.add_subparsers(dest="latency_command", metavar="ACTION", required=True)
 
     def action(name: str, help_text: str, examples: str, func) -> argparse.ArgumentParser:
@@ -62,6 +68,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--save-every", type=int, default=20, help="save the table every N entries (default 20)")
     build.add_argument("--warmup-s", type=float, default=0.2, help="warm-up per entry in seconds (default 0.2)")
     build.add_argument("--min-time-s", type=float, default=0.5, help="timed seconds per entry (default 0.5)")
+    build.add_argument("--flush-mb", type=float, default=None,
+                       help="MiB read before each timed invoke to evict the L2 as a whole model does "
+                            "(default 1.5x this CPU's L2; 0 = warm loop, which under-predicts whole models)")
     _device_args(build)
 
     calib = action("calibrate", "fit the whole-model correction of a table from live runs", CALIBRATE_EXAMPLES,
@@ -95,12 +104,15 @@ def _space_args(parser: argparse.ArgumentParser, samples: int | None = None, see
 
 
 def _device_args(parser: argparse.ArgumentParser, lazy: bool = False) -> None:
+    parser.add_argument("--backend", choices=("litert", "adb"), default="litert",
+                        help="time with the LiteRT interpreter here (default) or on an Android phone over adb")
     parser.add_argument("--threads", type=int, default=1, help="interpreter threads (default 1)")
     parser.add_argument("--no-xnnpack", action="store_true", help="builtin kernels without the XNNPACK delegate")
     parser.add_argument("--allow-foreign-table", action="store_true",
                         help="use a table whose device fingerprint differs from this device")
     if lazy:
         parser.add_argument("--lazy-fill", action="store_true", help="measure and save keys missing from the table")
+    add_adb_args(parser)
 
 
 def _resolutions(args: argparse.Namespace) -> list[int]:
@@ -111,53 +123,74 @@ def _resolutions(args: argparse.Namespace) -> list[int]:
     return values
 
 
-def _settings(args: argparse.Namespace, warmup_s: float = 0.2, min_time_s: float = 0.5) -> BenchSettings:
-    return BenchSettings(threads=args.threads, xnnpack=not args.no_xnnpack, warmup_s=warmup_s, min_time_s=min_time_s)
+def _settings(args: argparse.Namespace, warmup_s: float = 0.2, min_time_s: float = 0.5,
+              flush_mb: float | None = None) -> BenchSettings:
+    settings = BenchSettings(threads=args.threads, xnnpack=not args.no_xnnpack, warmup_s=warmup_s,
+                             min_time_s=min_time_s)
+    if args.backend == "adb":
+        if flush_mb:
+            raise SpecError(f"--flush-mb {flush_mb}: the phone's benchmark_model times in a warm loop; drop "
+                            f"--flush-mb with --backend adb")
+        flush_mb = 0.0
+    if flush_mb is not None:
+        if flush_mb < 0:
+            raise SpecError(f"--flush-mb must be 0 (warm loop) or a positive size in MiB, got {flush_mb}")
+        settings = BenchSettings(settings.threads, settings.xnnpack, warmup_s, settings.min_runs, min_time_s, flush_mb)
+    return settings
 
 
-def _sampled(args: argparse.Namespace) -> list[tuple[str, ArchSpec]]:
+def sampled_archs(args: argparse.Namespace, references: bool = True) -> list[tuple[str, ArchSpec]]:
+    """`args.samples` random archs of the space (seed `args.seed`), after V3-Large and V3-Small
+    when `references` (validation); calibration fits on random archs only, so that no validated
+    arch is one the correction was fitted on."""
     space = resolve_space(args.space)
     rng = np.random.default_rng(args.seed)
-    archs = [(name, REFERENCES[name]) for name in REFERENCE_NAMES]
+    archs = [(name, REFERENCES[name]) for name in REFERENCE_NAMES] if references else []
     archs += [(f"{args.space}#{i}", space.decode(space.sample(rng))) for i in range(args.samples)]
     return archs
 
 
 def run_build(args: argparse.Namespace) -> int:
-    settings = _settings(args, args.warmup_s, args.min_time_s)
+    settings = _settings(args, args.warmup_s, args.min_time_s, args.flush_mb)
+    if args.backend == "adb" and args.pin_core is not None:
+        raise SpecError("--pin-core pins this host's timing loop; on the phone pass --cores instead")
+    phone = phone_from_args(args)
     path = Path(args.out)
     if path.exists():
-        table = LatencyTable.load(path, device=settings.fingerprint(), allow_foreign=args.allow_foreign_table)
+        table = LatencyTable.load(path, device=fingerprint_for(phone, settings), allow_foreign=args.allow_foreign_table)
+        if args.flush_mb is None and "flush_mb" in table.metadata.get("bench", {}):
+            settings = _settings(args, args.warmup_s, args.min_time_s, table.metadata["bench"]["flush_mb"])
+        settings.check_same_protocol(table.metadata.get("bench", {}) if len(table) else {}, f"table {str(path)!r}")
     else:
-        table = LatencyTable.create(path, settings.fingerprint(), args.classes, settings.to_dict())
+        table = LatencyTable.create(path, fingerprint_for(phone, settings), args.classes, settings.to_dict())
     space = resolve_space(args.space)
     pieces: list[tuple[int, Piece]] = []
     for r in _resolutions(args):
         pieces += [(r, Piece(size, cin, piece)) for size, cin, piece in sorted(space.layer_variants(r), key=str)]
         pieces += [(r, p) for name in REFERENCE_NAMES for p in arch_pieces(REFERENCES[name], r)]
-    report = build_table(table, pieces, PieceMeasurer(settings, table.metadata["num_classes"]), workers=args.workers,
-                         save_every=args.save_every, pin_core=args.pin_core)
+    report = build_table(table, pieces, measurer_for(phone, settings, table.metadata["num_classes"]),
+                         workers=args.workers, save_every=args.save_every, pin_core=args.pin_core)
     print(f"{path}: {report.measured} entries measured, {report.skipped} already present, {len(table)} in all; "
           f"{report.conversions} conversions in {report.convert_s:.1f} s, timing {report.bench_s:.1f} s, "
           f"{report.seconds_per_entry:.2f} s per new entry")
     return 0
 
 
-def _table_model(args: argparse.Namespace, resolution: int, lazy: bool, calibrated: bool = True):
+def _table_model(args: argparse.Namespace, phone: Phone | None, resolution: int, lazy: bool, calibrated: bool = True):
     settings = _settings(args)
-    table = LatencyTable.load(args.table, device=settings.fingerprint(), allow_foreign=args.allow_foreign_table)
-    bench = table.metadata.get("bench", {})
-    measurer_settings = BenchSettings(settings.threads, settings.xnnpack, bench.get("warmup_s", 0.2),
-                                      bench.get("min_runs", 50), bench.get("min_time_s", 0.5))
-    measurer = PieceMeasurer(measurer_settings, table.metadata["num_classes"]) if lazy else None
+    table = LatencyTable.load(args.table, device=fingerprint_for(phone, settings),
+                              allow_foreign=args.allow_foreign_table)
+    measurer_settings = BenchSettings.of_table(table.metadata.get("bench", {}), settings.threads, settings.xnnpack)
+    measurer = measurer_for(phone, measurer_settings, table.metadata["num_classes"]) if lazy else None
     return table, TableLatency(table, resolution, measurer, calibrated=calibrated), settings
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
+    phone = phone_from_args(args)
     for resolution in _resolutions(args):
-        table, model, settings = _table_model(args, resolution, lazy=True, calibrated=False)
-        live = LiveLatency(resolution, settings, table.metadata["num_classes"])
-        archs = _sampled(args)
+        table, model, settings = _table_model(args, phone, resolution, lazy=True, calibrated=False)
+        live = live_for(phone, resolution, settings, table.metadata["num_classes"])
+        archs = sampled_archs(args, references=False)
         summed, measured = [], []
         for i, (name, spec) in enumerate(archs):
             measured.append(live(spec))
@@ -175,10 +208,11 @@ def run_calibrate(args: argparse.Namespace) -> int:
 def run_validate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     summaries = {}
+    phone = phone_from_args(args)
     for resolution in _resolutions(args):
-        table, model, settings = _table_model(args, resolution, lazy=args.lazy_fill)
-        live = LiveLatency(resolution, settings, table.metadata["num_classes"])
-        rows = fidelity_rows(_sampled(args), model, model.summed_ms, live.measure,
+        table, model, settings = _table_model(args, phone, resolution, lazy=args.lazy_fill)
+        live = live_for(phone, resolution, settings, table.metadata["num_classes"])
+        rows = fidelity_rows(sampled_archs(args), model, model.summed_ms, live.measure,
                              progress=lambda i, n: print(f"  [{i}/{n}] measured", file=sys.stderr))
         summary = summarize([r.predicted_ms for r in rows], [r.measured_ms for r in rows])
         summary.update({"resolution": resolution, "calibrated": model.calibration is not None,

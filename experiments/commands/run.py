@@ -1,7 +1,12 @@
-"""`hwnas run CONFIG`: the whole pipeline (search -> NetAdapt -> final training -> export ->
-report). Today it validates the config and its data exactly as `hwnas validate` does, then stops
-with exit code 1: the pipeline phases are not implemented yet. A bad config exits 2 and creates
-no run directory.
+"""`hwnas run CONFIG [--resume]`: the whole pipeline in one run directory: block-wise search -> reference
+nets -> seed training -> NetAdapt to the latency target (ending with a long fine-tune or a retrain) ->
+export (.tflite, .onnx; parity-checked, benchmarked live) -> report (report.md with plots).
+
+Writes `<output_dir>/<name>/` (see the README's "What a run produces"). Kill it at any point and
+rerun with --resume: completed phases are skipped, finished children and NetAdapt proposals are
+kept. Exit code 0 when the run completed and met the latency target; 1 when it completed without
+meeting it (every output is still written) or a phase failed; 2 for a bad config (no run
+directory is created).
 """
 
 from __future__ import annotations
@@ -12,29 +17,54 @@ import sys
 from experiments.checks import preflight
 from experiments.commands.common import add_config_args, load_from_args
 from experiments.errors import ConfigError
+from experiments.latency_source import latency_model
+from experiments.rundir import RunDir
 
 EXAMPLES = """examples:
   hwnas run experiments/configs/demo.yaml
-  hwnas run experiments/configs/search-small.yaml ray.address=auto name=cluster-run
+  hwnas run experiments/configs/demo.yaml --resume
+  hwnas run experiments/configs/demo.yaml search.children=24 netadapt.target_ratio=0.6 name=demo-24
+  hwnas run my.yaml ray.address=auto            # on a running Ray cluster
 """
 
 REQUIRED_SECTIONS = ("search", "netadapt")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("run", help="the whole pipeline from a config (not implemented yet: validates only)",
+    parser = sub.add_parser("run", help="the whole pipeline: search -> NetAdapt -> export -> report",
                             description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_args(parser)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run directory of the same config: completed phases are skipped")
     parser.set_defaults(func=run_pipeline)
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
+    from experiments.deploy import ParityError, QuantizationError  # imports Ray and the exporters: only when a run starts
+    from experiments.pipeline import Pipeline, PipelineError, read_json, summary
+    from experiments.ray_runtime import RayRuntime
+
     cfg = load_from_args(args)
     missing = [name for name in REQUIRED_SECTIONS if getattr(cfg, name) is None]
     if missing:
         raise ConfigError(args.config, [f"{name}: missing; `hwnas run` needs a {name} section "
                                         f"(see experiments/configs/demo.yaml)" for name in missing])
-    preflight(cfg, args.config)
-    print(f"hwnas run: {args.config} is valid, but the pipeline (search -> NetAdapt -> export -> report) is not "
-          f"implemented yet; nothing was started and no run directory was created", file=sys.stderr)
-    return 1
+    data = preflight(cfg, args.config)
+    run = RunDir.create(cfg, resume=args.resume, command=["hwnas", "run", *sys.argv[2:]])
+    latency = latency_model(cfg, args.config, run, data.num_classes)
+    print(f"hwnas run: {cfg.name} on {data.summary()}, space {cfg.space} -> {run.root}", flush=True)
+    with RayRuntime(cfg.ray):
+        try:
+            Pipeline(cfg, run, data, latency, resume=args.resume, log=lambda m: print(m, flush=True)).execute()
+        except (PipelineError, ParityError, QuantizationError) as err:
+            print(f"hwnas run: error: {err}", file=sys.stderr)
+            return 1
+    print(summary(run))
+    result = read_json(run.path("netadapt", "result.json"))
+    if not result["target_met"]:
+        print(f"hwnas run: the latency target was not met: NetAdapt stopped with status {result['status']!r} at "
+              f"{result['table_ms']:.4f} ms by the table (target {result['target_ms']:.4f} ms); every output was "
+              f"written. Lower netadapt.delta_ratio, raise netadapt.max_iterations or set a reachable target",
+              file=sys.stderr)
+        return 1
+    return 0

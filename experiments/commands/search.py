@@ -1,9 +1,12 @@
 """`hwnas search CONFIG [--resume]`: the block-wise search alone (controller + Ray Tune children).
 
-Writes into `<output_dir>/<name>/`: config.yaml, manifest.json, controller.pt (controller, optimizer,
-baseline and RNG state plus every child's record), trials.csv (one row per child: arch, decisions,
-accuracy, latency, reward terms, status and reason, times), topk.yaml, best/arch.yaml, and the Ray
-Tune logs under ray/. Latency comes from `latency.source`: a lookup table (`table`, or `auto`,
+Writes into `<output_dir>/<name>/`: config.yaml, manifest.json, reward_target.json (the latency
+target in ms, resolved from search.reward.target_ratio against the space's seed architecture when
+that is set), controller.pt (controller, optimizer, baseline and RNG state plus every child's
+record), trials.csv (one row per child: arch, decisions, accuracy, latency, reward and its terms,
+status and reason, the controller's log-probability and entropy, timestamps and durations),
+topk.yaml, best/arch.yaml, and the Ray Tune logs under ray/. With --resume a killed search keeps
+every finished child and continues; a finished one trains nothing. Latency comes from `latency.source`: a lookup table (`table`, or `auto`,
 which creates `<run>/latency_table.json` when no table is named and measures missing entries), or
 `live` benchmarks of each child.
 """
@@ -25,6 +28,7 @@ EXAMPLES = """examples:
   hwnas search experiments/configs/search-small.yaml --resume
   hwnas search experiments/configs/search-small.yaml search.children=32 search.algorithm=ppo name=ppo-32
 """
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("search", help="block-wise architecture search (LSTM controller, Ray Tune children)",

@@ -10,15 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-import torch
 from tqdm import tqdm
 
 from experiments.checks import preflight
 from experiments.commands.common import add_config_args
 from experiments.config import load_config
 from experiments.rundir import RunDir
-from experiments.training import EpochReport, TrainingDiverged, evaluate, make_loader, train
-from models import build_model, count_madds, count_params, resolve_arch
+from experiments.arch_training import METRICS_FILE, save_trained, train_arch
+from experiments.training import EpochReport, TrainingDiverged
+from models import resolve_arch
 from models.references import REFERENCES
 
 EXAMPLES = f"""examples:
@@ -29,9 +29,6 @@ EXAMPLES = f"""examples:
 
 NAME_OR_SPEC: a reference name ({', '.join(REFERENCES)}), a compact arch string, or an arch YAML file.
 """
-
-METRICS_FILE = "metrics.json"
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("train", help="train one architecture and write weights, metrics and arch.yaml",
@@ -59,8 +56,6 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume and run.path(METRICS_FILE).is_file():
         print(f"hwnas train: {run.path(METRICS_FILE)} exists; this run is complete, nothing to do")
         return 0
-    run.write_text("arch.yaml", spec.to_yaml())
-    model = build_model(spec, num_classes=data.num_classes, dropout=cfg.train.dropout)
 
     def report(r: EpochReport) -> None:
         tqdm.write(f"epoch {r.epoch}: step {r.step}, train loss {r.train_loss:.3f}, val acc {r.val_accuracy:.4f}, "
@@ -68,30 +63,12 @@ def run_train(args: argparse.Namespace) -> int:
 
     print(f"hwnas train: {spec.to_str()} on {data.summary()} -> {run.root}", flush=True)
     try:
-        result = train(model, data, cfg.train, seed=cfg.seed, augment=cfg.data.augment, on_epoch=report,
-                       progress=not args.no_progress, desc="train")
+        model, metrics = train_arch(spec, data, cfg.train, seed=cfg.seed, augment=cfg.data.augment, on_epoch=report,
+                                    progress=not args.no_progress, desc="train")
     except TrainingDiverged as err:
         print(f"hwnas train: error: training diverged: {err}", file=sys.stderr)
         return 1
-    test = evaluate(model, make_loader(data, "test", cfg.train))
-    run.save_torch("weights.pt", {k: v.detach().cpu() for k, v in model.state_dict().items()})
-    metrics = {
-        "arch": spec.to_str(),
-        "params": count_params(spec, data.num_classes),
-        "madds": count_madds(spec, data.resolution, data.num_classes),
-        "data": data.summary(),
-        "normalisation": {"mean": data.mean, "std": data.std},
-        "val_accuracy": result.val_accuracy,
-        "val_loss": result.val_loss,
-        "test_accuracy": test.accuracy,
-        "test_loss": test.loss,
-        "steps": result.steps,
-        "seconds": result.seconds,
-        "images_per_second": result.images_per_second,
-        "torch_threads": torch.get_num_threads(),
-        "history": [vars(h) for h in result.history],
-    }
-    run.write_json(METRICS_FILE, metrics)
-    print(f"hwnas train: val acc {result.val_accuracy:.4f}, test acc {test.accuracy:.4f} "
-          f"({result.images_per_second:.0f} images/s); wrote {run.root}/{{weights.pt,metrics.json,arch.yaml}}")
+    save_trained(run, ".", spec, model, metrics)
+    print(f"hwnas train: val acc {metrics['val_accuracy']:.4f}, test acc {metrics['test_accuracy']:.4f} "
+          f"({metrics['images_per_second']:.0f} images/s); wrote {run.root}/{{weights.pt,metrics.json,arch.yaml}}")
     return 0

@@ -113,12 +113,6 @@ def test_subprocess_validate_and_run_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / "runs").exists()
 
 
-def test_run_on_valid_config_says_not_implemented(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", str(write_config(tmp_path))]) == 1
-    assert "not implemented" in capsys.readouterr().err
-    assert not (tmp_path / "runs").exists()
-
-
 def test_validate_valid_config_with_overrides(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(write_config(tmp_path)), "data.train_size=120", "--print"]) == 0
     out = capsys.readouterr().out

@@ -1,15 +1,15 @@
-"""The adb backend against a fake `adb` on PATH that records its calls and answers like a phone."""
+"""The adb backend against the fake `adb` of adb_fake_helpers (on PATH; it records its calls and
+checks the protocol as a phone would)."""
 
 from __future__ import annotations
 
-import json
-import os
-import stat
-import sys
+import hashlib
+import shlex
 
 import pytest
 
-from latency.adb import AdbDevice, core_mask, parse_benchmark_output
+from adb_fake_helpers import calls, install_fake_adb, preinstall_binary
+from latency.adb import AdbDevice, core_mask, parse_benchmark_output, present_cores
 from latency.errors import LatencyError
 
 BENCH_OUTPUT = """INFO: STARTING!
@@ -24,86 +24,79 @@ INFO: count=195 first=5133 curr=5121 min=5080 max=5702 avg=5149.5 std=61 p5=5088
 INFO: Inference timings in us: Init: 3050, First inference: 6012, Warmup (avg): 5160.1, Inference (avg): 5149.5
 """
 
-FAKE_ADB = r'''#!{python}
-import json, os, sys
-args = sys.argv[1:]
-with open(os.environ["FAKE_ADB_LOG"], "a") as log:
-    log.write(json.dumps(args) + "\n")
-if args[:2] == ["-s", "PHONE1"]:
-    args = args[2:]
-if args[0] == "push":
-    sys.exit(0)
-command = args[1]
-props = {{"ro.product.manufacturer": "Google", "ro.product.model": "Pixel 1", "ro.soc.model": "MSM8996",
-          "ro.board.platform": "msm8996", "ro.product.cpu.abi": "arm64-v8a", "ro.build.version.release": "10",
-          "ro.build.fingerprint": "google/sailfish/sailfish:10/QP1A/123:user/release-keys"}}
-if command.startswith("getprop "):
-    print(props.get(command.split()[1], ""))
-elif command.startswith("cat /sys/devices/system/cpu/present"):
-    print("0-3")
-elif command.startswith("taskset "):
-    print(open(os.environ["FAKE_BENCH_OUTPUT"]).read())
-elif command.startswith("chmod "):
-    pass
-else:
-    print("unknown command", command, file=sys.stderr)
-    sys.exit(1)
-'''
-
-
 @pytest.fixture
 def fake_adb(tmp_path, monkeypatch):
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    adb = bindir / "adb"
-    adb.write_text(FAKE_ADB.format(python=sys.executable))
-    adb.chmod(adb.stat().st_mode | stat.S_IEXEC)
-    (tmp_path / "out.txt").write_text(BENCH_OUTPUT)
-    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_ADB_LOG", str(tmp_path / "calls.log"))
-    monkeypatch.setenv("FAKE_BENCH_OUTPUT", str(tmp_path / "out.txt"))
-    return tmp_path
+    root = install_fake_adb(tmp_path, monkeypatch, serials="PHONE1,PHONE2", cores="0-3")
+    preinstall_binary(root)
+    (root / "out.txt").write_text(BENCH_OUTPUT)
+    monkeypatch.setenv("FAKE_BENCH_OUTPUT", str(root / "out.txt"))
+    return root
 
 
-def _calls(root) -> list[list[str]]:
-    return [json.loads(line) for line in (root / "calls.log").read_text().splitlines()]
+def _model(root, name: str = "m.tflite"):
+    model = root / name
+    model.write_bytes(b"\x1c\x00\x00\x00TFL3" + b"\x00" * 32)
+    return model
 
 
 def test_benchmark_pushes_pins_and_parses(fake_adb) -> None:
-    model = fake_adb / "m.tflite"
-    model.write_bytes(b"\x1c\x00\x00\x00TFL3" + b"\x00" * 32)
+    model = _model(fake_adb)
     result = AdbDevice(serial="PHONE1").benchmark(model, cores=(2, 3), threads=2, xnnpack=False)
     assert result.median_ms == pytest.approx(5.130) and result.mean_ms == pytest.approx(5.1495)
     assert result.runs == 195 and result.p10_ms == pytest.approx(5.088) and result.p90_ms == pytest.approx(5.250)
-    push, run = _calls(fake_adb)
+    push, run = calls(fake_adb)
     assert push == ["-s", "PHONE1", "push", str(model), "/data/local/tmp/m.tflite"]
-    command = run[3]
-    assert command.startswith("taskset c /data/local/tmp/benchmark_model --graph=/data/local/tmp/m.tflite")
-    assert "--num_threads=2" in command and "--use_xnnpack=false" in command and "--min_secs=1.0" in command
+    assert (fake_adb / "phone/data/local/tmp/m.tflite").read_bytes() == model.read_bytes()
+    assert run[:3] == ["-s", "PHONE1", "shell"] and shlex.split(run[3]) == [
+        "taskset", "c", "/data/local/tmp/benchmark_model", "--graph=/data/local/tmp/m.tflite", "--num_threads=2",
+        "--use_xnnpack=false", "--warmup_runs=1", "--warmup_min_secs=0.5", "--num_runs=50", "--min_secs=1.0"]
+
+
+def test_several_phones_need_a_serial(fake_adb) -> None:
+    with pytest.raises(LatencyError, match="more than one device.*adb devices"):
+        AdbDevice().fingerprint()
+    with pytest.raises(LatencyError, match="'PHONE9' not found"):
+        AdbDevice(serial="PHONE9").fingerprint()
 
 
 def test_fingerprint_from_getprop(fake_adb) -> None:
-    fp = AdbDevice().fingerprint()
+    fp = AdbDevice(serial="PHONE2").fingerprint()
     assert fp["cpu"] == "MSM8996" and fp["device"] == "Google Pixel 1" and fp["cores"] == "0-3"
-    assert all(call[0] == "shell" for call in _calls(fake_adb))
+    assert fp["abi"] == "arm64-v8a" and fp["android"] == "10"
+    assert all(call[2] == "shell" for call in calls(fake_adb))
+
+
+def test_push_binary_and_runtime(fake_adb, tmp_path) -> None:
+    device = AdbDevice(serial="PHONE1", benchmark_binary="/data/local/tmp/bm2")
+    with pytest.raises(LatencyError, match="no executable /data/local/tmp/bm2.*--benchmark-binary"):
+        device.runtime()
+    with pytest.raises(LatencyError, match="does not exist on this machine.*--benchmark-binary"):
+        device.push_binary(tmp_path / "nope")
+    local = tmp_path / "benchmark_model"
+    local.write_bytes(b"binary v2")
+    device.push_binary(local)
+    assert device.runtime() == f"benchmark_model md5:{hashlib.md5(b'binary v2').hexdigest()[:12]}"
+    assert calls(fake_adb)[-2][-1] == "chmod 755 /data/local/tmp/bm2"  # pushed files are not executable
 
 
 def test_errors_are_clear(fake_adb, tmp_path) -> None:
     (fake_adb / "out.txt").write_text("ERROR: model failed to load\n")
-    model = fake_adb / "m.tflite"
-    model.write_bytes(b"\x1c\x00\x00\x00TFL3" + b"\x00" * 32)
+    model = _model(fake_adb)
     with pytest.raises(LatencyError, match="no timing line"):
-        AdbDevice().benchmark(model)
+        AdbDevice(serial="PHONE1").benchmark(model)
     with pytest.raises(LatencyError, match="not found"):
         AdbDevice(adb=str(tmp_path / "no-adb")).fingerprint()
     with pytest.raises(LatencyError, match="does not exist"):
-        AdbDevice().benchmark(tmp_path / "missing.tflite")
+        AdbDevice(serial="PHONE1").benchmark(tmp_path / "missing.tflite")
     with pytest.raises(LatencyError, match="cores"):
         core_mask([])
+    with pytest.raises(LatencyError, match="Invalid argument"):  # the phone has cores 0-3 only
+        AdbDevice(serial="PHONE1").benchmark(model, cores=(5,))
 
 
 def test_old_format_without_percentiles() -> None:
     text = "Timings (microseconds): count=50 first=100 curr=90 min=80 max=120 avg=95.5 std=9\n"
     result = parse_benchmark_output(text)
     assert result.median_ms == pytest.approx(0.0955) and result.p10_ms == pytest.approx(0.080)
-    assert core_mask([7]) == "80"
+    assert core_mask([7]) == "80" and core_mask([4, 5]) == "30"
+    assert present_cores("0-3,6") == [0, 1, 2, 3, 6] and present_cores("0") == [0]

@@ -46,6 +46,16 @@ def test_tanh_clipping_bounds_the_logits() -> None:
     assert ctrl.probability([0, 0, 0]) > floor ** 3
 
 
+def test_logits_are_divided_by_the_temperature_then_clipped_as_in_enas() -> None:
+    ctrl = Controller(DECISIONS, hidden=8, temperature=2.0, tanh_constant=2.5)
+    hidden = torch.randn(4, 8, generator=torch.Generator().manual_seed(0)) * 10
+    raw = ctrl.heads[1](hidden)
+    assert torch.allclose(ctrl.logits(1, hidden), 2.5 * torch.tanh(raw / 2.0))
+    plain = Controller(DECISIONS, hidden=8, temperature=2.0, tanh_constant=None)
+    plain.load_state_dict(ctrl.state_dict())
+    assert torch.allclose(plain.logits(1, hidden), raw / 2.0)
+
+
 def test_most_likely_follows_the_heads() -> None:
     ctrl = Controller(DECISIONS, hidden=8, tanh_constant=None)
     with torch.no_grad():

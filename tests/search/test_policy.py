@@ -21,7 +21,8 @@ def test_an_update_moves_probability_towards_the_rewarded_choice(algorithm: str)
     before = policy.controller.probability([2, 1])
     samples = policy.sample(16)
     rewards = [1.0 if s.choices == [2, 1] else 0.0 for s in samples]
-    samples.append(Sample([2, 1], float(policy.controller.evaluate([[2, 1]]).log_prob.detach())))
+    scored = policy.controller.evaluate([[2, 1]])
+    samples.append(Sample([2, 1], float(scored.log_prob.detach()), float(scored.entropy.detach())))
     rewards.append(1.0)
     stats = policy.update([s.choices for s in samples], rewards, [s.log_prob for s in samples])
     assert policy.controller.probability([2, 1]) > before

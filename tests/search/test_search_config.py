@@ -1,36 +1,128 @@
-"""The search driver's mapping from a run config to the searcher, and its trials table (no Ray)."""
+"""The search driver without Ray: config -> searcher, the latency target, the trials table, and
+resuming a finished search (which must train nothing)."""
 
 from __future__ import annotations
 
 import json
+import math
 
+import pandas as pd
 import pytest
+import yaml
 
+from experiments.cli import main
 from experiments.config import validate_config
-from experiments.search_driver import TRIAL_COLUMNS, build_searcher, trials_frame
+from experiments.errors import ConfigError
+from experiments.rundir import RunDir
+from experiments.search_driver import (TARGET_FILE, TRIAL_COLUMNS, TRIALS_FILE, build_searcher, checkpoint,
+                                       reward_target, run_search, trials_frame)
+from experiments.spaces import resolve_space
 from latency.predict import MaddsLatency
 from search_job import tiny_config
+
+LATENCY = MaddsLatency(32, num_classes=10)
+
+
+def no_latency(arch: object) -> float:
+    raise AssertionError("the latency model must not be called here")
 
 
 def test_config_settings_reach_the_searcher_and_the_table_has_one_row_per_child(tmp_path) -> None:
     data = tiny_config(tmp_path)
     data["search"]["algorithm"] = "ppo"
-    data["search"]["controller"].update(lr=0.02, ppo_epochs=2, tanh_clip=None, entropy_weight=0.05)
+    data["search"]["controller"].update(lr=0.02, ppo_epochs=2, tanh_clip=None, entropy_weight=0.07)
     data["search"]["failed_child"] = "zero"
     cfg = validate_config(data)
-    searcher = build_searcher(cfg, MaddsLatency(32, num_classes=10))
+    searcher = build_searcher(cfg, LATENCY, 0.2)
     policy = searcher.policy
     assert (policy.config.algorithm, policy.config.learning_rate, policy.config.epochs) == ("ppo", 0.02, 2)
-    assert policy.config.entropy_weight == 0.05 and policy.controller.tanh_constant is None
+    assert policy.config.entropy_weight == 0.07 and policy.controller.tanh_constant is None
     assert (policy.controller.hidden, searcher.batch_size, searcher.num_samples) == (16, 2, 6)
     assert searcher.on_failure == "zero" and searcher.budget == {"epochs": None, "steps": 3}
     config = searcher.suggest("t0")
-    searcher.on_trial_complete("t0", {"accuracy": 0.25})
+    searcher.on_trial_complete("t0", {"accuracy": 0.25, "time_total_s": 3.0, "started_at": 100.0, "train_s": 2.5})
     searcher.suggest("t1")
     searcher.on_trial_complete("t1", None, error=True)
     table = trials_frame(searcher)
     assert list(table.columns) == list(TRIAL_COLUMNS)
     assert list(table["status"]) == ["ok", "error"] and list(table["reward"])[1] == 0.0
-    assert table["arch"][0] == config["arch"]
-    assert json.loads(table["decisions"][0]) == config["decisions"]
-    assert json.loads(table["reward_terms"][0])["accuracy"] == pytest.approx(0.25)
+    ok = table.iloc[0]
+    assert ok["arch"] == config["arch"] and json.loads(ok["decisions"]) == config["decisions"]
+    expected = (0.25 * (ok["latency_ms"] / 0.2) ** -0.15)
+    assert ok["reward"] == pytest.approx(expected) and ok["reward_kind"] == "mnasnet_soft"
+    assert ok["target_ms"] == 0.2 and ok["latency_ratio"] == pytest.approx(ok["latency_ms"] / 0.2)
+    assert ok["reward_penalty"] == pytest.approx((ok["latency_ms"] / 0.2) ** -0.15) and ok["reward_exponent"] == -0.15
+    assert (ok["started_at"], ok["train_s"], ok["time_total_s"]) == (100.0, 2.5, 3.0)
+    assert ok["suggested_at"] <= ok["completed_at"] and ok["wall_s"] == ok["completed_at"] - ok["suggested_at"]
+    # the policy's entropy when it sampled this child: positive, below the uniform policy's
+    uniform = sum(math.log(len(d.choices)) for d in resolve_space("mnv3-small").decisions)
+    assert 0 < ok["entropy"] <= uniform and ok["log_prob"] < 0
+    assert table.iloc[1]["reason"].startswith("the trial raised an error")
+
+
+def test_shipped_defaults_depend_on_the_algorithm_only_for_the_entropy_weight(tmp_path) -> None:
+    data = tiny_config(tmp_path)
+    data["search"]["controller"] = {}
+    searchers = {}
+    for algorithm in ("reinforce", "ppo"):
+        data["search"]["algorithm"] = algorithm
+        searchers[algorithm] = build_searcher(validate_config(data), LATENCY, 0.2)
+    assert searchers["reinforce"].policy.config.entropy_weight == 0.15
+    assert searchers["ppo"].policy.config.entropy_weight == 0.05
+    ctrl = searchers["ppo"].policy.controller
+    assert (ctrl.hidden, ctrl.tanh_constant, ctrl.temperature, searchers["ppo"].batch_size) == (32, 3.0, 1.0, 5)
+
+
+@pytest.mark.parametrize("reward", [{"kind": "mnasnet_soft"}, {"target_ms": 1.0, "target_ratio": 0.9}])
+def test_exactly_one_latency_target_is_required(tmp_path, reward: dict, capsys) -> None:
+    data = tiny_config(tmp_path)
+    data["search"]["reward"] = reward
+    with pytest.raises(ConfigError, match="search.reward.target_ms.*set exactly one latency target"):
+        validate_config(data)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["search", str(path)]) == 2
+    assert "target_ratio" in capsys.readouterr().err
+    assert not (tmp_path / "tiny-search").exists()
+
+
+def test_target_ratio_is_resolved_against_the_space_seed_once_and_reused(tmp_path) -> None:
+    data = tiny_config(tmp_path)
+    data["search"]["reward"] = {"kind": "mnasnet_hard", "target_ratio": 0.8}
+    cfg = validate_config(data)
+    run = RunDir.create(cfg)
+    space = resolve_space(cfg.space)
+    seed_ms = LATENCY(space.decode(space.seed_choices()))
+    lines: list[str] = []
+    assert reward_target(cfg, space, LATENCY, run, lines.append) == pytest.approx(0.8 * seed_ms)
+    saved = json.loads(run.path(TARGET_FILE).read_text())
+    assert saved["seed_ms"] == pytest.approx(seed_ms) and saved["target_ratio"] == 0.8
+    assert "0.8" in lines[0] and f"{0.8 * seed_ms:.4f} ms" in lines[0]
+    assert reward_target(cfg, space, no_latency, run, lines.append) == pytest.approx(0.8 * seed_ms)  # reused
+    searcher = build_searcher(cfg, LATENCY, saved["target_ms"])
+    searcher.suggest("t0")
+    searcher.on_trial_complete("t0", {"accuracy": 0.5})
+    assert trials_frame(searcher)["target_ms"][0] == pytest.approx(0.8 * seed_ms)
+
+
+def test_resuming_a_finished_search_trains_nothing_and_returns_the_top_rows(tmp_path, monkeypatch) -> None:
+    cfg = validate_config(tiny_config(tmp_path, children=4))
+    run = RunDir.create(cfg)
+    searcher = build_searcher(cfg, LATENCY, reward_target(cfg, resolve_space(cfg.space), LATENCY, run),
+                              after_complete=lambda s: checkpoint(run, s))
+    for i in range(4):
+        searcher.suggest(f"t{i}")
+        searcher.on_trial_complete(f"t{i}", {"accuracy": 0.1 * (i + 1)})
+    before = run.path(TRIALS_FILE).read_text()
+
+    def no_tune(*args: object) -> None:
+        raise AssertionError("a finished search must not start Tune")
+
+    monkeypatch.setattr("experiments.search_driver._tune", no_tune)
+    lines: list[str] = []
+    top = run_search(cfg, run, None, no_latency, resume=True, log=lines.append)  # type: ignore[arg-type]
+    assert [row["index"] for row in top] == [t["index"] for t in searcher.best(5)]
+    assert any("nothing to train" in line for line in lines)
+    after = pd.read_csv(run.path(TRIALS_FILE))
+    assert run.path(TRIALS_FILE).read_text() == before and len(after) == 4
+    assert yaml.safe_load(run.path("topk.yaml").read_text())[0]["index"] == top[0]["index"]

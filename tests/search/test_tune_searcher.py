@@ -99,6 +99,8 @@ def test_save_restore_resumes_exactly(tmp_path) -> None:
     second = make_searcher()
     second.restore(str(path))
     assert len(second.trials) == 3 and set(second.pending) == {"t3"}
+    assert first.timings["sample_s"] > 0 and first.timings["latency_s"] > 0 and first.timings["update_s"] > 0
+    assert second.timings["after_complete_s"] > 0 and set(second.timings) == set(first.timings)
     assert second.policy.updates == 1 and second.suggested == 4
     assert drive(second, ["t4", "t5"]) == expected  # same controller, optimizer and RNG state
 

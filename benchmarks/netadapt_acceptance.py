@@ -1,0 +1,119 @@
+"""NetAdapt acceptance (issue 6): V3-Small at the demo resolution (32), trained on the embedded
+data, shrunk to 0.7 x its table latency (LiteRT interpreter, 1 thread, XNNPACK; lazily filled
+table), through `hwnas netadapt` with real Ray tasks.
+
+Settings (chosen so the whole run takes ~10-15 minutes on 2 cores): seed trained 600 steps
+(batch 128, ~7.7 epochs of 10,000 images); delta_ratio 0.05 (each kept step cuts >= 5% of the seed
+latency, no decay); 30 fine-tune steps per proposal, 2 proposals at a time; long fine-tune of 300
+steps; head proposals on (at 32 px the head is most of the latency).
+
+Prints and checks: the loop ends at or below the target by the table; every kept step cuts >=
+delta; every intermediate spec (kept or not) is valid with equal residual-group widths; the final
+model's live latency vs the table's prediction (goal within 5%), plus the seed's live vs table
+error and the uncalibrated sum for context.
+Run: flock -s /tmp/hwnas-cpu.lock .venv/bin/python benchmarks/netadapt_acceptance.py [--table T] [--resume]
+(--table: start from an existing table of this machine, e.g. a calibrated one; it is copied.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from experiments.cli import main as hwnas
+from latency.measure import BenchSettings
+from latency.predict import LiveLatency, TableLatency
+from latency.table import LatencyTable
+from models import REFERENCES, ArchSpec
+
+CONFIG = {
+    "name": "netadapt-acceptance",
+    "seed": 0,
+    "data": {"kind": "embedded", "resolution": 32},
+    "train": {"steps": 600, "batch_size": 128, "lr": 0.1, "torch_threads": 1, "device": "cpu"},
+    "netadapt": {"target_ratio": 0.7, "delta_ratio": 0.05, "delta_decay": 1.0, "finetune_steps": 30,
+                 "final": "long_finetune", "final_steps": 300, "selection": "mobilenetv3", "head_proposals": True},
+    "latency": {"source": "auto", "backend": "litert", "threads": 1, "lazy_fill": True},
+    "ray": {"num_cpus": 2, "max_concurrent_trials": 2, "resources_per_trial": {"cpu": 1}, "include_dashboard": False},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="runs/bench", help="output_dir of the run")
+    parser.add_argument("--table", type=Path, help="copy this latency table in first (same machine, 1 thread)")
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args()
+    out = Path(args.out)
+    run = out / CONFIG["name"]
+    table = out / "netadapt-acceptance-table.json"
+    if args.table and not args.resume:
+        table.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(args.table, table)
+    config = {**CONFIG, "output_dir": str(out), "latency": {**CONFIG["latency"], "table": str(table)}}
+    config_path = out / "netadapt-acceptance.yaml"
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    print(f"load average at start: {os.getloadavg()}")
+    start = time.perf_counter()
+    code = hwnas(["netadapt", str(config_path), "--seed-arch", "mobilenetv3-small",
+                  *(["--resume"] if args.resume else [])])
+    minutes = (time.perf_counter() - start) / 60
+    result = json.loads((run / "netadapt" / "result.json").read_text())
+    state = json.loads((run / "netadapt" / "state.json").read_text())
+    history = pd.read_csv(run / "netadapt" / "history.csv")
+    seed_metrics = json.loads((run / "seed" / "metrics.json").read_text())
+    print(f"\nhwnas netadapt exit code {code}; {minutes:.1f} min this session; load average now {os.getloadavg()}")
+    print(f"seed  {result['seed_arch']}\n      table {result['seed_table_ms']:.4f} ms, val acc "
+          f"{seed_metrics['val_accuracy']:.4f}, test acc {seed_metrics['test_accuracy']:.4f}")
+    print(f"final {result['final_arch']}\n      table {result['table_ms']:.4f} ms, val acc {result['val_acc']:.4f}, "
+          f"test acc {result['test_acc']:.4f}; {result['iterations']} iterations, {len(history)} proposals")
+    checks = {}
+    checks["ends at or below the target (table)"] = (
+        result["status"] == "met" and result["table_ms"] <= result["target_ms"],
+        f"status {result['status']}, {result['table_ms']:.4f} <= {result['target_ms']:.4f} ms")
+    cfg = state["config"]
+    cuts = [(r.latency_before - r.latency_after, cfg["delta_ms"] * cfg["decay"] ** r.iteration)
+            for r in history[history.chosen].itertuples()]
+    checks["every kept step cuts >= delta"] = (
+        all(cut >= delta - 1e-12 for cut, delta in cuts),
+        "cuts " + ", ".join(f"{c:.4f}" for c, _ in cuts) + f" ms vs delta {cfg['delta_ms']:.4f} ms")
+    bad = [arch for arch in history.arch if not groups_equal(arch)]
+    checks["every intermediate spec valid, residual groups equal"] = (not bad, f"{len(history)} specs, {len(bad)} bad")
+    err = result["rel_error"]
+    live = result["live"]
+    checks["final live latency within 5% of the table"] = (
+        abs(err) <= 0.05, f"live {live['median_ms']:.4f} ms (p10 {live['p10_ms']:.4f}, p90 {live['p90_ms']:.4f}, "
+                          f"{live['runs']} runs) vs table {result['table_ms']:.4f} ms: {err:+.1%}")
+    for name, (ok, detail) in checks.items():
+        print(f"[{'PASS' if ok else 'FAIL'}] {name}: {detail}")
+    context(table, result)
+
+
+def groups_equal(arch: str) -> bool:
+    spec = ArchSpec.from_str(arch)  # raises on an invalid spec (e.g. a residual add across widths)
+    return all(spec.blocks[i].out == g.width for g in spec.residual_groups() for i in g.blocks)
+
+
+def context(table_path: Path, result: dict) -> None:
+    """The uncalibrated table sum of the final arch and the seed's own live-vs-table error."""
+    settings = BenchSettings(threads=1)
+    table = TableLatency(LatencyTable.load(table_path), 32)
+    final = ArchSpec.from_str(result["final_arch"])
+    seed = REFERENCES["mobilenetv3-small"]
+    calibrated = table.calibration is not None
+    seed_live = LiveLatency(32, settings, num_classes=10, warmup_s=1.0, min_time_s=3.0)(seed)
+    print(f"context: table calibration for 32 px: {'yes' if calibrated else 'none'}; final uncalibrated sum "
+          f"{table.summed_ms(final):.4f} ms; seed live {seed_live:.4f} ms vs table {table(seed):.4f} ms "
+          f"({(seed_live - table(seed)) / table(seed):+.1%})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""`hwnas netadapt CONFIG [--resume] [--seed-arch NAME_OR_SPEC] [--seed-weights PATH]`: shrink a
+trained seed to the latency target with NetAdapt (MobileNetV3 section 4.2), then fine-tune it
+longer (or retrain it) and benchmark it live.
+
+The seed arch is --seed-arch, else `pipeline.seed_arch`, else `best/arch.yaml` of a search in the
+same run directory (run `hwnas search` first, then this with --resume), else MobileNetV3-Small.
+Without --seed-weights the seed is first trained with the `train` recipe. Each iteration's
+proposals are fine-tuned as Ray tasks (`ray.resources_per_trial`, at most
+`ray.max_concurrent_trials` at a time; on a cluster they spread over its nodes).
+
+Writes into `<output_dir>/<name>/`: seed/{arch.yaml,weights.pt,metrics.json}, netadapt/state.json
+(resumable after any proposal), netadapt/history.csv (one row per proposal per iteration),
+netadapt/trajectory.csv, netadapt/result.json (target, table and live ms, status, accuracies) and
+final/{arch.yaml,weights.pt,metrics.json}. Exit code 0 when the target is met, 1 when the loop
+stopped short (status stuck or max_iterations, reported in result.json), 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from experiments.checks import preflight
+from experiments.commands.common import add_config_args, load_from_args
+from experiments.errors import ConfigError
+from experiments.latency_source import latency_model
+from experiments.netadapt_seed import choose_seed_arch, load_seed_model, prepare_seed
+from experiments.ray_runtime import RayRuntime
+from experiments.rundir import RunDir
+from models.references import REFERENCES
+
+EXAMPLES = f"""examples:
+  hwnas netadapt experiments/configs/demo.yaml
+  hwnas netadapt experiments/configs/demo.yaml --resume
+  hwnas netadapt experiments/configs/demo.yaml --seed-arch mobilenetv3-small-0.75 netadapt.target_ratio=0.5
+  hwnas netadapt experiments/configs/demo.yaml --seed-arch runs/demo/seed/arch.yaml \\
+      --seed-weights runs/demo/seed/weights.pt name=demo-netadapt
+  hwnas search experiments/configs/demo.yaml && hwnas netadapt experiments/configs/demo.yaml --resume
+
+NAME_OR_SPEC: a reference name ({', '.join(REFERENCES)}), a compact arch string, or an arch YAML file.
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("netadapt", help="shrink a trained seed to the latency target (NetAdapt)",
+                            description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_args(parser)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run directory of the same config: finished proposals are kept")
+    parser.add_argument("--seed-arch", metavar="NAME_OR_SPEC", help="the arch to shrink (see below)")
+    parser.add_argument("--seed-weights", metavar="PATH", type=Path,
+                        help="trained weights (state_dict .pt) of the seed arch; default: train the seed first")
+    parser.set_defaults(func=run_netadapt_command)
+
+
+def run_netadapt_command(args: argparse.Namespace) -> int:
+    from experiments.netadapt_runner import run_netadapt
+
+    cfg = load_from_args(args)
+    if cfg.netadapt is None:
+        raise ConfigError(args.config, ["netadapt: missing; `hwnas netadapt` needs a netadapt section "
+                                        "(see experiments/configs/demo.yaml)"])
+    spec, origin = choose_seed_arch(cfg, args.seed_arch)
+    data = preflight(cfg, args.config)
+    given = load_seed_model(spec, args.seed_weights, data.num_classes, args.config) if args.seed_weights else None
+    run = RunDir.create(cfg, resume=args.resume, command=["hwnas", "netadapt", *sys.argv[2:]])
+    print(f"hwnas netadapt: seed {spec.to_str()} ({origin}) on {data.summary()} -> {run.root}", flush=True)
+    seed_weights = prepare_seed(cfg, run, data, spec, given)
+    latency = latency_model(cfg, args.config, run, data.num_classes)
+    with RayRuntime(cfg.ray):
+        result = run_netadapt(cfg, run, data, latency, spec, seed_weights, resume=args.resume)
+    if not result["target_met"]:
+        print(f"hwnas netadapt: the loop stopped with status {result['status']!r} at {result['table_ms']:.4f} ms, "
+              f"above the target {result['target_ms']:.4f} ms (see {run.path('netadapt', 'history.csv')})",
+              file=sys.stderr)
+        return 1
+    return 0

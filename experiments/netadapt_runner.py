@@ -1,0 +1,223 @@
+"""NetAdapt on a run directory: the loop (proposals fine-tuned as Ray tasks), then the final phase.
+
+`run_netadapt` shrinks a trained seed until the configured latency model (normally the lookup
+table) says the target is met, then fine-tunes the result for longer (or retrains it from
+scratch), evaluates it on validation and test, and benchmarks it live with LiteRT beside the
+table's prediction. Outputs (see the run-directory layout): netadapt/state.json (the resumable
+loop state), netadapt/history.csv, netadapt/trajectory.csv, netadapt/iterNNN/<key>.pt,
+final/{arch.yaml, weights.pt, metrics.json} and netadapt/result.json, which is written last: a
+resumed run whose result.json exists does nothing; one whose final/metrics.json exists skips the
+final training. Each phase resumes at its own granularity: the loop at single proposals.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from experiments import atomic
+from experiments.arch_training import METRICS_FILE, is_complete, save_trained
+from experiments.config import Config, TrainingConfig
+from experiments.data import DataBundle
+from experiments.errors import RunDirError
+from experiments.latency_source import configured_phone
+from experiments.netadapt_jobs import RayJobs, load_weights
+from experiments.rundir import RunDir
+from experiments.training import evaluate, make_loader, seed_everything, train
+from latency.export import arch_input_shape, tflite_bytes
+from latency.litert_bench import benchmark_tflite
+from latency.predict import LatencyModel
+from models import ArchSpec, build_model, count_madds, count_params
+from netadapt.history import history_frame, trajectory_frame
+from netadapt.loop import LoopConfig, NetAdaptLoop, RunJobs
+from netadapt.state import StateError, load_state
+
+WORKDIR = "netadapt"
+STATE = "state.json"
+RESULT = "netadapt/result.json"
+HISTORY = "netadapt/history.csv"
+TRAJECTORY = "netadapt/trajectory.csv"
+FINAL = "final"
+Log = Callable[[str], None]
+
+
+def finetune_recipe(train_cfg: TrainingConfig, steps: int) -> TrainingConfig:
+    """`train_cfg` with its budget replaced by `steps` optimizer steps."""
+    return TrainingConfig.model_validate({**train_cfg.model_dump(), "steps": steps, "epochs": None})
+
+
+def loop_config(cfg: Config, seed_ms: float) -> LoopConfig:
+    """Target (absolute or a share of the seed's latency) and delta (a share of it) in ms."""
+    na = cfg.netadapt
+    assert na is not None
+    target = na.target_ms if na.target_ms is not None else na.target_ratio * seed_ms
+    return LoopConfig(target_ms=target, delta_ms=na.delta_ratio * seed_ms, decay=na.delta_decay,
+                      divisor=na.channel_divisor, rule=na.selection, max_iterations=na.max_iterations, seed=cfg.seed,
+                      head=na.head_proposals)
+
+
+def make_evaluator(data: DataBundle, training: TrainingConfig) -> Callable[[str, str], float]:
+    """(arch, weights path) -> validation accuracy of those weights as saved (BN already calibrated)."""
+    def evaluate_weights(arch: str, weights: str) -> float:
+        model = build_model(ArchSpec.from_str(arch), num_classes=data.num_classes, dropout=training.dropout)
+        model.load_state_dict(load_weights(weights))
+        return evaluate(model, make_loader(data, "val", training)).accuracy
+    return evaluate_weights
+
+
+def run_netadapt(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel, seed_arch: ArchSpec,
+                 seed_weights: Path, resume: bool, log: Log = print, run_jobs: RunJobs | None = None
+                 ) -> dict[str, Any]:
+    """Run (or resume) NetAdapt and the final phase; returns result.json's content.
+
+    Proposals run as Ray tasks (Ray must be initialised: `RayRuntime`) unless `run_jobs` is given
+    (e.g. `LocalJobs` to run them in this process). A status other than 'met' (`stuck`: no
+    proposal can cut delta; `max_iterations`) is reported as it is; the final phase still runs on
+    the smallest model reached, and result.json says `target_met: false`.
+    """
+    na = cfg.netadapt
+    if na is None:
+        raise ValueError("the config has no netadapt section")
+    if resume and run.path(RESULT).is_file():
+        result = read_json(run.path(RESULT))
+        log(f"netadapt: {run.path(RESULT)} exists; nothing to do (status {result['status']})")
+        return result
+    started = time.perf_counter()
+    short = finetune_recipe(cfg.train, na.finetune_steps)
+    if run_jobs is None:
+        res = cfg.ray.resources_per_trial
+        run_jobs = RayJobs(data, short, cfg.data.augment, {"cpu": res.cpu, "gpu": res.gpu},
+                           cfg.ray.max_concurrent_trials, log)
+    saved = _saved_state(run.path(WORKDIR, STATE), seed_arch, resume)
+    seed_ms = saved["seed"]["latency_ms"] if saved else latency(seed_arch)  # a live source would not repeat
+    loop = NetAdaptLoop(run.path(WORKDIR), latency, run_jobs, make_evaluator(data, cfg.train),
+                        loop_config(cfg, seed_ms))
+    state = _open_state(loop, seed_arch, seed_weights, saved, log)
+    log(f"netadapt: seed {seed_ms:.4f} ms, target {loop.config.target_ms:.4f} ms, delta {loop.config.delta_ms:.4f} ms "
+        f"(x{loop.config.decay} per iteration), rule {loop.config.rule}")
+    state = loop.run(state)
+    atomic.write_text(run.path(HISTORY), history_frame(state).to_csv(index=False))
+    atomic.write_text(run.path(TRAJECTORY), trajectory_frame(state).to_csv(index=False))
+    current = state["current"]
+    log(f"netadapt: loop {state['status']} after {state['iteration']} iteration(s): {current['latency_ms']:.4f} ms "
+        f"(target {loop.config.target_ms:.4f}), val acc {current['acc']:.4f}")
+    final_spec = ArchSpec.from_str(current["arch"])
+    metrics = _final_phase(cfg, run, data, final_spec, Path(current["weights"]), current["latency_ms"], log)
+    live = _live_bench(cfg, run, data.num_classes, final_spec)
+    predicted = current["latency_ms"]
+    result = {
+        "status": state["status"],
+        "target_met": state["status"] == "met",
+        "seed_arch": state["seed"]["arch"],
+        "final_arch": current["arch"],
+        "target_ms": loop.config.target_ms,
+        "delta_ms": loop.config.delta_ms,
+        "delta_decay": loop.config.decay,
+        "selection": loop.config.rule,
+        "seed_table_ms": state["seed"]["latency_ms"],
+        "table_ms": predicted,
+        "live_ms": live["median_ms"],
+        "live": live,
+        "rel_error": (live["median_ms"] - predicted) / predicted,
+        "iterations": state["iteration"],
+        "proposals": len(state["history"]),
+        "seed_val_acc": state["history"][0]["acc_before"] if state["history"] else current["acc"],
+        "loop_val_acc": current["acc"],
+        "final": na.final,
+        "val_acc": metrics["val_acc"],
+        "test_acc": metrics["test_acc"],
+        "seconds_this_session": time.perf_counter() - started,
+    }
+    run.write_json(RESULT, result)
+    log(f"netadapt: final {current['arch']}: table {predicted:.4f} ms, live {live['median_ms']:.4f} ms "
+        f"({result['rel_error']:+.1%}), val acc {metrics['val_acc']:.4f}, test acc {metrics['test_acc']:.4f}; "
+        f"wrote {run.path(RESULT)}")
+    return result
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def _saved_state(path: Path, seed_arch: ArchSpec, resume: bool) -> dict | None:
+    """The loop state to resume, None for a fresh start; a state of another seed is refused."""
+    if not path.is_file():
+        return None
+    if not resume:
+        raise RunDirError(f"{path} exists: pass --resume to continue it, or start a new run name")
+    try:
+        state = load_state(path)
+    except StateError as err:
+        raise RunDirError(str(err)) from None
+    if state["seed"]["arch"] != seed_arch.to_str():
+        raise RunDirError(f"{path} shrinks seed {state['seed']['arch']}, not {seed_arch.to_str()}; "
+                          f"resume with the same seed arch or start a new run name")
+    return state
+
+
+def _open_state(loop: NetAdaptLoop, seed_arch: ArchSpec, seed_weights: Path, saved: dict | None, log: Log) -> dict:
+    if saved is None:
+        return loop.start(seed_arch, seed_weights)
+    try:
+        state = loop.resume()
+    except ValueError as err:
+        raise RunDirError(str(err)) from None
+    pending = state["pending"]
+    if pending is not None:
+        done = sum(p["acc"] is not None for p in pending["proposals"])
+        log(f"netadapt: resumed iteration {pending['iteration']} with {done} of {len(pending['proposals'])} "
+            f"proposals done")
+    else:
+        log(f"netadapt: resumed at iteration {state['iteration']} (status {state['status']})")
+    return state
+
+
+def _final_phase(cfg: Config, run: RunDir, data: DataBundle, spec: ArchSpec, weights: Path, predicted_ms: float,
+                 log: Log) -> dict[str, Any]:
+    """Long fine-tune from the loop's weights, or retrain from scratch; final/ (metrics.json last)."""
+    na = cfg.netadapt
+    assert na is not None
+    if is_complete(run, FINAL):
+        log(f"netadapt: {run.path(FINAL)} is complete; final training skipped")
+        return read_json(run.path(FINAL, METRICS_FILE))
+    recipe = finetune_recipe(cfg.train, na.final_steps)
+    seed_everything(cfg.seed)  # a retrain's initial weights are reproducible too
+    model = build_model(spec, num_classes=data.num_classes, dropout=recipe.dropout)
+    if na.final == "long_finetune":
+        model.load_state_dict(load_weights(weights))
+    log(f"netadapt: final {na.final.replace('_', ' ')} of {spec.to_str()} for {na.final_steps} steps")
+    result = train(model, data, recipe, seed=cfg.seed, augment=cfg.data.augment)
+    test = evaluate(model, make_loader(data, "test", recipe))
+    metrics = {
+        "arch": spec.to_str(),
+        "final": na.final,
+        "steps": result.steps,
+        "val_acc": result.val_accuracy,
+        "test_acc": test.accuracy,
+        "val_loss": result.val_loss,
+        "test_loss": test.loss,
+        "predicted_ms": predicted_ms,
+        "params": count_params(spec, data.num_classes),
+        "madds": count_madds(spec, data.resolution, data.num_classes),
+        "seed": cfg.seed,
+        "seconds": result.seconds,
+    }
+    save_trained(run, FINAL, spec, model, metrics)
+    return metrics
+
+
+def _live_bench(cfg: Config, run: RunDir, num_classes: int, spec: ArchSpec) -> dict[str, Any]:
+    """The trained final model exported to .tflite and timed with the LiteRT interpreter, or on the
+    phone for `latency.backend: adb` (the table's settings: threads, runs)."""
+    model = build_model(spec, num_classes=num_classes).eval()
+    model.load_state_dict(load_weights(run.path(FINAL, "weights.pt")))
+    resolution = cfg.latency.resolution or cfg.data.resolution
+    data = tflite_bytes(model, arch_input_shape(resolution))
+    timing = {"threads": cfg.latency.threads, "min_runs": cfg.latency.runs, "warmup_s": 1.0, "min_time_s": 3.0}
+    phone = configured_phone(cfg.latency)
+    bench = phone.time(data, **timing) if phone else benchmark_tflite(data, **timing)
+    return {**bench.to_dict(), "threads": cfg.latency.threads, "resolution": resolution,
+            "backend": "adb" if phone else "litert"}

@@ -1,0 +1,91 @@
+"""Report section (c): the NetAdapt trajectory, from `netadapt/trajectory.csv`, `history.csv` and
+`result.json`: every proposal's latency and accuracy, the chosen ones, the kept model per iteration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.report import plots
+from experiments.report.markdown import image, not_run, num, source, table
+from experiments.report.sources import Run, require_columns
+
+TRAJECTORY = "netadapt/trajectory.csv"
+HISTORY = "netadapt/history.csv"
+RESULT = "netadapt/result.json"
+PLOT = "plots/netadapt.png"
+TITLE = "## NetAdapt trajectory"
+
+
+def _scalar_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in result.items():
+        if isinstance(value, (dict, list)):
+            continue
+        if isinstance(value, bool):
+            text = "yes" if value else "no"
+        elif isinstance(value, int):
+            text = str(value)
+        elif isinstance(value, str):
+            text = f"`{value}`" if len(value) > 40 else value
+        else:
+            text = num(value)
+        rows.append((key, text))
+    return rows
+
+
+def netadapt_section(run: Run) -> str:
+    traj, hist, result = run.csv(TRAJECTORY), run.csv(HISTORY), run.json(RESULT)
+    if traj is None and hist is None and result is None:
+        (run.root / PLOT).unlink(missing_ok=True)
+        return "\n".join([TITLE, "", not_run("NetAdapt", [TRAJECTORY, HISTORY, RESULT])])
+    lines = [TITLE, ""]
+    target = result.get("target_ms") if isinstance(result, dict) else None
+    if traj is not None:
+        require_columns(traj, TRAJECTORY, ("iteration", "latency_ms", "acc"))
+    if hist is not None:
+        require_columns(hist, HISTORY, ("iteration", "latency_after", "acc_after", "chosen"))
+    if traj is not None or hist is not None:
+        t = traj if traj is not None else pd.DataFrame(columns=["iteration", "latency_ms", "acc"])
+        h = hist if hist is not None else pd.DataFrame(columns=["latency_after", "acc_after", "chosen"])
+        chosen = h["chosen"].astype(str).str.lower().isin(("true", "1")).to_numpy()
+        plots.netadapt(t["iteration"].to_numpy(dtype=float), t["latency_ms"].to_numpy(dtype=float),
+                       t["acc"].to_numpy(dtype=float), h["latency_after"].to_numpy(dtype=float),
+                       h["acc_after"].to_numpy(dtype=float), chosen, target, run.root / PLOT)
+        lines += [image(PLOT, "NetAdapt trajectory"), "",
+                  "Accuracy is on the validation split after each proposal's short fine-tune; latency is the "
+                  "latency model's prediction.", ""]
+    else:
+        (run.root / PLOT).unlink(missing_ok=True)
+    if traj is not None:
+        picks = hist[hist["chosen"].astype(str).str.lower().isin(("true", "1"))] if hist is not None else None
+        rows = []
+        for _, r in traj.iterrows():
+            it = int(r["iteration"])
+            what, tried = "seed", "-"
+            if picks is not None and it >= 0:
+                p = picks[picks["iteration"] == it]
+                if len(p):
+                    q = p.iloc[0]
+                    what = f"{q.get('kind', '?')} {q.get('index', '?')}: {q.get('width_before', '?')} -> " \
+                           f"{q.get('width_after', '?')}"
+                tried = str(int((hist["iteration"] == it).sum()))
+            rows.append((it, num(r["latency_ms"]), num(r["acc"]), what, tried))
+        lines += [table(("iteration", "latency (ms)", "accuracy", "kept proposal", "proposals tried"), rows), ""]
+    if isinstance(result, dict):
+        lines += ["Result:", "", table(("key", "value"), _scalar_rows(result)), ""]
+        if target is not None and "live_ms" in result:
+            live = float(result["live_ms"])
+            verdict = "meets" if live <= target * 1.05 else "misses"
+            lines += [f"Measured latency {live:.3f} ms {verdict} the target {target:.3f} ms (+5% allowed: "
+                      f"{target * 1.05:.3f} ms).", ""]
+    else:
+        lines += [not_run("NetAdapt's final step", [RESULT]), ""]
+    if hist is not None and len(hist):
+        durations = pd.to_numeric(hist.get("duration_s"), errors="coerce") if "duration_s" in hist else None
+        if durations is not None and durations.notna().any():
+            lines += [f"{len(hist)} proposals evaluated, median {np.nanmedian(durations):.1f} s each.", ""]
+    lines.append(source(*(f for f in (TRAJECTORY, HISTORY, RESULT) if run.has(f))))
+    return "\n".join(lines)

@@ -1,0 +1,115 @@
+"""Runs with `latency.backend: adb`: the config's phone fields, a phone table filled lazily on the
+phone through experiments.latency_source, live whole-model timing on the phone (also of NetAdapt's
+final model), and another phone's table refused."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from adb_fake_helpers import bench_calls, calls, host_binary, install_fake_adb, preinstall_binary
+from latency_helpers import TINY_ARCH
+from experiments.config import load_config
+from experiments.errors import ConfigError
+from experiments.latency_source import latency_model
+from latency.adb_measure import AdbLiveLatency, Phone, phone_settings
+from latency.errors import LatencyError
+from latency.keys import arch_keys
+from latency.predict import TableLatency
+from latency.stats import BenchResult
+from latency.table import LatencyTable
+from models import build_model
+
+DEMO = "experiments/configs/demo.yaml"
+
+
+@pytest.fixture
+def phone(tmp_path, monkeypatch):
+    return install_fake_adb(tmp_path, monkeypatch)
+
+
+def _config(root, *overrides: str):
+    return load_config(DEMO, ["latency.backend=adb", f"latency.adb_benchmark_binary={host_binary(root)}",
+                              "latency.adb_cores=[6]", *overrides])
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["latency.adb_cores=[4]"], "latency.adb_cores: got [4]; applies to backend adb only"),
+    (["latency.adb_serial=X"], "latency.adb_serial: got 'X'; applies to backend adb only"),
+    (["latency.backend=adb", "latency.adb_cores=[]"], "latency.adb_cores: got []; must list distinct core numbers"),
+    (["latency.backend=adb", "latency.adb_cores=[1, 1]"], "must list distinct core numbers"),
+    (["latency.backend=adb", "latency.adb_benchmark_binary=/no/benchmark_model"],
+     "latency.adb_benchmark_binary: got '/no/benchmark_model'; does not exist on this machine"),
+])
+def test_config_checks_the_phone_fields(overrides, message) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(DEMO, overrides)
+    assert message in str(err.value)
+
+
+def _fingerprint(root) -> dict:
+    """The fake phone's fingerprint with the same benchmark_model as --benchmark-binary pushes."""
+    preinstall_binary(root)
+    return Phone.connect(cores=[6]).fingerprint(threads=1, xnnpack=True)
+
+
+def _phone_table(path, fingerprint, keys) -> None:
+    table = LatencyTable.create(path, fingerprint, 10, phone_settings().to_dict())
+    for key in keys:
+        table.put(key, BenchResult(0.5, 0.5, 0.4, 0.6, 0.05, 50), 32)
+    table.save()
+
+
+def test_table_source_fills_missing_keys_on_the_phone(phone, tmp_path) -> None:
+    path = tmp_path / "phone.json"
+    cfg = _config(phone, "latency.source=table", f"latency.table={path}", "latency.lazy_fill=true")
+    fingerprint = _fingerprint(phone)
+    keys = arch_keys(TINY_ARCH, 32)
+    _phone_table(path, fingerprint, keys[:-1])
+    model = latency_model(cfg, DEMO, None, 10)
+    assert isinstance(model, TableLatency)
+    ms = model(TINY_ARCH)
+    [command] = bench_calls(phone)
+    assert command.startswith("taskset 40 /data/local/tmp/benchmark_model --graph=/data/local/tmp/hwnas_model.tflite")
+    saved = LatencyTable.load(path, device=fingerprint)
+    assert keys[-1] in saved and saved.entries[keys[-1]].median_ms != 0.5
+    assert ms == pytest.approx(0.5 * (len(keys) - 1) + saved.entries[keys[-1]].median_ms)
+    assert ["push", str(phone / "benchmark_model"), "/data/local/tmp/benchmark_model"] in calls(phone)
+
+
+def test_another_phones_table_is_refused(phone, tmp_path) -> None:
+    path = tmp_path / "phone.json"
+    cfg = _config(phone, "latency.source=table", f"latency.table={path}")
+    other = dict(_fingerprint(phone), device="Samsung SM-G991B")
+    _phone_table(path, other, arch_keys(TINY_ARCH, 32))
+    before = path.read_bytes()
+    with pytest.raises(LatencyError, match="another device or setting.*device: table 'Samsung SM-G991B', "
+                                           "device 'Google Pixel 1'"):
+        latency_model(cfg, DEMO, None, 10)
+    assert path.read_bytes() == before and bench_calls(phone) == []
+
+
+def test_live_source_times_whole_models_on_the_phone(phone) -> None:
+    cfg = _config(phone, "latency.source=live", "latency.runs=60", "latency.threads=2")
+    model = latency_model(cfg, DEMO, None, 10)
+    assert isinstance(model, AdbLiveLatency)
+    assert model(TINY_ARCH) > 0
+    [command] = bench_calls(phone)
+    assert command.startswith("taskset 40 ") and "--num_runs=60" in command and "--num_threads=2" in command
+
+
+def test_final_models_live_latency_is_timed_on_the_phone(phone, tmp_path) -> None:
+    from experiments.netadapt_runner import FINAL, _live_bench
+
+    weights = tmp_path / FINAL / "weights.pt"
+    weights.parent.mkdir()
+    torch.save(build_model(TINY_ARCH, num_classes=10).state_dict(), weights)
+
+    class Run:
+        def path(self, *parts: str):
+            return tmp_path.joinpath(*parts)
+
+    record = _live_bench(_config(phone, "latency.source=live"), Run(), 10, TINY_ARCH)
+    assert record["backend"] == "adb" and record["resolution"] == 32 and record["median_ms"] > 0
+    [command] = bench_calls(phone)
+    assert command.startswith("taskset 40 ") and "--min_secs=3.0" in command

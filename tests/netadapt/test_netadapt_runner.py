@@ -1,0 +1,124 @@
+"""The NetAdapt runner end to end on a tiny seed, tiny embedded data and a deterministic latency
+(multiply-adds): outputs, honest status, resume of the final phase, and the same history from
+real Ray tasks as from in-process jobs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments.arch_training import is_complete
+from experiments.config import validate_config
+from experiments.data import load_data
+from experiments.netadapt_jobs import LocalJobs
+from experiments.netadapt_runner import finetune_recipe, run_netadapt
+from experiments.netadapt_seed import prepare_seed
+from experiments.rundir import RunDir
+from latency.predict import MaddsLatency
+from models import ArchSpec
+from netadapt_helpers import TINY_SEED, comparable_history, config_dict
+
+SEED = ArchSpec.from_str(TINY_SEED)
+
+
+def setup(tmp_path: Path, **sections):
+    cfg = validate_config(config_dict(tmp_path, **sections))
+    run = RunDir.create(cfg)
+    data = load_data(cfg.data, cfg.seed)
+    weights = prepare_seed(cfg, run, data, SEED, None, log=lambda _: None)
+    return cfg, run, data, MaddsLatency(32, num_classes=data.num_classes), weights
+
+
+def local(cfg, data, lines: list[str]) -> LocalJobs:
+    return LocalJobs(data, finetune_recipe(cfg.train, cfg.netadapt.finetune_steps), cfg.data.augment, lines.append)
+
+
+def never(jobs):
+    raise AssertionError(f"no proposal should run, got {jobs}")
+
+
+def test_runner_end_to_end_and_resume_of_the_final_phase(tmp_path: Path) -> None:
+    cfg, run, data, latency, weights = setup(tmp_path)
+    lines: list[str] = []
+    result = run_netadapt(cfg, run, data, latency, SEED, weights, resume=False, log=lines.append,
+                          run_jobs=local(cfg, data, lines))
+    seed_ms = latency(SEED)
+    assert result["status"] == "met" and result["target_met"]
+    assert result["target_ms"] == pytest.approx(0.75 * seed_ms)
+    assert result["table_ms"] <= result["target_ms"]
+    assert result["table_ms"] == pytest.approx(latency(ArchSpec.from_str(result["final_arch"])))
+    assert result["live_ms"] > 0 and result["live"]["runs"] >= cfg.latency.runs
+    assert result["rel_error"] == pytest.approx((result["live_ms"] - result["table_ms"]) / result["table_ms"])
+    history = pd.read_csv(run.path("netadapt", "history.csv"))
+    chosen = history[history.chosen]
+    assert len(chosen) == result["iterations"] >= 2
+    for _, row in chosen.iterrows():  # every kept step cuts at least delta (constant: decay 1)
+        assert row.latency_before - row.latency_after >= result["delta_ms"] - 1e-12
+        ArchSpec.from_str(row.arch)
+    assert sum(line.startswith("netadapt: iteration") for line in lines) == len(history)
+    trajectory = pd.read_csv(run.path("netadapt", "trajectory.csv"))
+    assert list(trajectory.latency_ms)[-1] == pytest.approx(result["table_ms"])
+    metrics = json.loads(run.path("final", "metrics.json").read_text())
+    assert {"test_acc", "val_acc", "predicted_ms", "params", "madds"} <= set(metrics)
+    assert metrics["steps"] == cfg.netadapt.final_steps and metrics["val_acc"] == result["val_acc"]
+    assert ArchSpec.load(run.path("final", "arch.yaml")).to_str() == result["final_arch"]
+    state = json.loads(run.path("netadapt", "state.json").read_text())
+    assert Path(state["current"]["weights"]).is_file()
+
+    # complete: a resume does nothing at all
+    assert run_netadapt(cfg, run, data, latency, SEED, weights, resume=True, run_jobs=never,
+                        log=lambda _: None) == result
+    # result.json lost after final/ was written: the final training is skipped, the bench redone
+    before = run.path("final", "weights.pt").stat().st_mtime_ns
+    run.path("netadapt", "result.json").unlink()
+    lines.clear()
+    again = run_netadapt(cfg, run, data, latency, SEED, weights, resume=True, run_jobs=never, log=lines.append)
+    assert run.path("final", "weights.pt").stat().st_mtime_ns == before
+    assert any("final training skipped" in line for line in lines)
+    assert again["final_arch"] == result["final_arch"] and again["test_acc"] == result["test_acc"]
+
+
+def test_a_loop_that_stops_short_is_reported_as_such(tmp_path: Path) -> None:
+    cfg, run, data, latency, weights = setup(
+        tmp_path, netadapt={"target_ratio": None, "target_ms": 1e-6, "max_iterations": 1, "final": "retrain"})
+    result = run_netadapt(cfg, run, data, latency, SEED, weights, resume=False, log=lambda _: None,
+                          run_jobs=local(cfg, data, []))
+    assert result["status"] == "max_iterations" and not result["target_met"]
+    assert result["iterations"] == 1 and result["table_ms"] > result["target_ms"]
+    assert is_complete(run, "final") and result["final"] == "retrain"
+
+
+def test_resume_refuses_another_seed(tmp_path: Path) -> None:
+    from experiments.errors import RunDirError
+
+    cfg, run, data, latency, weights = setup(tmp_path, netadapt={"max_iterations": 1})
+    run_netadapt(cfg, run, data, latency, SEED, weights, resume=False, log=lambda _: None,
+                 run_jobs=local(cfg, data, []))
+    run.path("netadapt", "result.json").unlink()
+    other = ArchSpec.from_str(TINY_SEED.replace("head_c64", "head_c72"))
+    with pytest.raises(RunDirError, match="resume with the same seed"):
+        run_netadapt(cfg, run, data, latency, other, weights, resume=True, log=lambda _: None, run_jobs=never)
+    with pytest.raises(RunDirError, match="pass --resume"):
+        run_netadapt(cfg, run, data, latency, SEED, weights, resume=False, log=lambda _: None, run_jobs=never)
+
+
+@pytest.mark.ray
+def test_ray_tasks_give_the_same_history_as_in_process_jobs(tmp_path: Path) -> None:
+    from experiments.ray_runtime import RayRuntime
+
+    cfg, run, data, latency, weights = setup(tmp_path / "local", netadapt={"max_iterations": 2})
+    expected = run_netadapt(cfg, run, data, latency, SEED, weights, resume=False, log=lambda _: None,
+                            run_jobs=local(cfg, data, []))
+    cfg2, run2, data2, latency2, weights2 = setup(tmp_path / "ray", netadapt={"max_iterations": 2})
+    lines: list[str] = []
+    with RayRuntime(cfg2.ray, log=lines.append, log_to_driver=False):
+        got = run_netadapt(cfg2, run2, data2, latency2, SEED, weights2, resume=False, log=lines.append)
+    assert any(line.startswith("ray: local Ray with 2 CPUs") for line in lines)
+    state = json.loads(run.path("netadapt", "state.json").read_text())
+    state2 = json.loads(run2.path("netadapt", "state.json").read_text())
+    assert comparable_history(state2["history"]) == comparable_history(state["history"])
+    assert got["final_arch"] == expected["final_arch"] and got["test_acc"] == expected["test_acc"]
+    assert Path(state2["current"]["weights"]).is_file() and str(tmp_path / "ray") in state2["current"]["weights"]
