@@ -51,6 +51,25 @@ def test_proposals_cut_at_least_delta_with_the_largest_width() -> None:
             assert all(p.spec.blocks[i].out == group.width for i in group.blocks)
 
 
+def test_width_is_bisected_with_log_many_lookups() -> None:
+    """A wide layer costs about log2(widths) look-ups (each may be a live measurement), and the width
+    found is the one a scan of every width finds."""
+    index = max(range(len(LARGE.blocks)), key=lambda i: LARGE.blocks[i].mid)  # a 960-wide expansion
+    priced: list[int] = []
+
+    def counting(spec: ArchSpec) -> float:
+        priced.append(spec.blocks[index].mid)
+        return madds_ms(spec)
+
+    delta = 0.05 * madds_ms(LARGE)  # 960 -> 648: a scan from the top would price 40 widths
+    found = next(p for p in generate(LARGE, counting, delta)[0] if p.kind == "mid" and p.index == index)
+    scan = max(w for w in range(8, LARGE.blocks[index].mid, 8)
+               if madds_ms(with_mid(LARGE, index, w)) <= madds_ms(LARGE) - delta)
+    assert found.width_after == scan < LARGE.blocks[index].mid - 8
+    widths = [w for w in priced if w != LARGE.blocks[index].mid]
+    assert 3 <= len(widths) <= 8, widths  # of 119 candidate widths
+
+
 def test_group_proposal_on_the_stem_group_moves_the_stem_and_keeps_mid_eq_in() -> None:
     group = LARGE.residual_groups()[0]
     spec = with_group_width(LARGE, group, 8)
