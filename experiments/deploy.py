@@ -27,17 +27,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from experiments import atomic
 from experiments.data.loader import BatchLoader
 from experiments.data.types import DataBundle
 from experiments.errors import DataError, RunDirError
 from experiments.manifest import file_sha256
-from latency.export import arch_input_shape, channels_last_module, export_onnx, tflite_bytes
+from latency.export import (
+    arch_input_shape,
+    channels_last_module,
+    export_onnx,
+    tflite_bytes,
+)
 from latency.litert_bench import benchmark_tflite
 from latency.litert_bench import runtime_version as litert_version
 from latency.measure import BenchSettings
 from latency.onnx_bench import benchmark_onnx
 from latency.onnx_bench import runtime_version as onnx_version
+from models import atomic
 from models.builder import build_model
 from models.spec import ArchSpec
 

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import torch
 
-from experiments import atomic
 from experiments.config import TrainingConfig
 from experiments.data import DataBundle
 from experiments.training import train
-from models import ArchSpec, build_model, narrow
+from models import ArchSpec, atomic, build_model, narrow
 from netadapt.loop import Job
 
 StateDict = dict[str, torch.Tensor]

@@ -12,13 +12,11 @@ final training. Each phase resumes at its own granularity: the loop at single pr
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from experiments import atomic
 from experiments.arch_training import METRICS_FILE, is_complete, save_trained
 from experiments.config import Config, TrainingConfig
 from experiments.data import DataBundle
@@ -30,7 +28,7 @@ from experiments.training import evaluate, make_loader, seed_everything, train
 from latency.export import arch_input_shape, tflite_bytes
 from latency.litert_bench import benchmark_tflite
 from latency.predict import LatencyModel
-from models import ArchSpec, build_model, count_madds, count_params
+from models import ArchSpec, atomic, build_model, count_madds, count_params
 from netadapt.history import history_frame, trajectory_frame
 from netadapt.loop import LoopConfig, NetAdaptLoop, RunJobs
 from netadapt.state import StateError, load_state
@@ -82,7 +80,7 @@ def run_netadapt(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyMod
     if na is None:
         raise ValueError("the config has no netadapt section")
     if resume and run.path(RESULT).is_file():
-        result = read_json(run.path(RESULT))
+        result = run.read_json(RESULT)
         log(f"netadapt: {run.path(RESULT)} exists; nothing to do (status {result['status']})")
         return result
     started = time.perf_counter()
@@ -138,10 +136,6 @@ def run_netadapt(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyMod
     return result
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())
-
-
 def _saved_state(path: Path, seed_arch: ArchSpec, resume: bool) -> dict | None:
     """The loop state to resume, None for a fresh start; a state of another seed is refused."""
     if not path.is_file():
@@ -182,7 +176,7 @@ def _final_phase(cfg: Config, run: RunDir, data: DataBundle, spec: ArchSpec, wei
     assert na is not None
     if is_complete(run, FINAL):
         log(f"netadapt: {run.path(FINAL)} is complete; final training skipped")
-        return read_json(run.path(FINAL, METRICS_FILE))
+        return run.read_json(FINAL, METRICS_FILE)
     recipe = finetune_recipe(cfg.train, na.final_steps)
     seed_everything(cfg.seed)  # a retrain's initial weights are reproducible too
     model = build_model(spec, num_classes=data.num_classes, dropout=recipe.dropout)

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from experiments import atomic
 from experiments.arch_training import is_complete, train_arch
 from experiments.config import Config, TrainingConfig
 from experiments.data import DataBundle
@@ -28,7 +26,7 @@ from experiments.rundir import RunDir
 from experiments.search_driver import TRIALS_FILE, run_search
 from latency.measure import BenchSettings
 from latency.predict import LatencyModel
-from models import resolve_arch
+from models import atomic, resolve_arch
 from models.spec import ArchSpec
 
 PHASES = ("search", "references", "seed", "netadapt", "export", "report")
@@ -48,10 +46,6 @@ SEED_RULES = {"best_reward": "reward", "best_accuracy": "accuracy"}
 
 class PipelineError(RuntimeError):
     """A phase cannot go on (e.g. every searched child failed); the message says what to change."""
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(Path(path).read_text())
 
 
 def default_references(space: str) -> list[str]:
@@ -109,7 +103,7 @@ class Pipeline:
 
     def _phases(self) -> dict[str, Any]:
         path = self.run.path(PHASES_FILE)
-        return read_json(path) if self.resume and path.is_file() else {}
+        return self.run.read_json(PHASES_FILE) if self.resume and path.is_file() else {}
 
     def _search(self) -> list[str]:
         assert self.cfg.search is not None
@@ -133,7 +127,7 @@ class Pipeline:
             self.log(f"[references] {name}: val acc {metrics['val_accuracy']:.4f}")
         rows = []
         for name in names:
-            m = read_json(self.run.path("references", f"{_slug(name)}.json"))
+            m = self.run.read_json("references", f"{_slug(name)}.json")
             spec = ArchSpec.from_str(m["arch"])
             rows.append({"name": name, "arch": m["arch"], "acc": m["val_accuracy"], "test_acc": m["test_accuracy"],
                          "latency_ms": self.latency(spec), "params": m["params"], "madds": m["madds"]})
@@ -184,8 +178,8 @@ class Pipeline:
 
 def summary(run: RunDir) -> str:
     """A few lines for the end of `hwnas run`: final arch, accuracy, latency against the target."""
-    final = read_json(run.path(FINAL_DIR, "metrics.json"))
-    result = read_json(run.path("netadapt", "result.json"))
+    final = run.read_json(FINAL_DIR, "metrics.json")
+    result = run.read_json("netadapt", "result.json")
     return (f"final model: {final['arch']}\n"
             f"  {final['params']:,} params, {final['madds']:,} multiply-adds, test acc {final['test_acc']:.4f}\n"
             f"  latency {result['live_ms']:.3f} ms measured (table {result['table_ms']:.3f} ms), "

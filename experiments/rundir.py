@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
-from experiments import atomic
 from experiments.config import Config, validate_config
 from experiments.errors import RunDirError
 from experiments.manifest import build_manifest
+from models import atomic
 
 CONFIG_FILE = "config.yaml"
 MANIFEST_FILE = "manifest.json"
@@ -81,6 +81,9 @@ class RunDir:
     def write_text(self, name: str, text: str) -> Path:
         atomic.write_text(self.path(name), text)
         return self.path(name)
+
+    def read_json(self, *parts: str) -> Any:
+        return json.loads(self.path(*parts).read_text())
 
     def write_json(self, name: str, obj: Any) -> Path:
         atomic.write_json(self.path(name), obj)

@@ -26,12 +26,12 @@ from typing import Any
 
 import pandas as pd
 
-from experiments import atomic
 from experiments.config import Config, SearchConfig
 from experiments.data.types import DataBundle
 from experiments.rundir import RunDir
 from experiments.search_child import run_child
 from experiments.spaces import resolve_space
+from models import atomic
 from models.spec import ArchSpec
 from search.policy import PolicyConfig
 from search.rewards import make_reward

@@ -8,8 +8,6 @@ ONNX files keep PyTorch's NCHW layout, which is what ONNX Runtime expects.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -17,6 +15,7 @@ from torch import nn
 
 from latency.errors import LatencyError
 from latency.pieces import Piece
+from models import atomic
 from models.builder import build_model
 from models.spec import IN_CHANNELS, ArchSpec
 
@@ -29,13 +28,6 @@ def arch_module(spec: ArchSpec, num_classes: int = 1000) -> nn.Module:
 
 def arch_input_shape(resolution: int) -> tuple[int, int, int, int]:
     return (1, IN_CHANNELS, resolution, resolution)
-
-
-def _atomic_target(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    return Path(tmp)
 
 
 def _channels_last_sample(shape_nchw: tuple[int, ...]) -> torch.Tensor:
@@ -64,16 +56,9 @@ def tflite_bytes(module: nn.Module, shape_nchw: tuple[int, ...], quiet: bool = T
     return bytes(edge.model_content())
 
 
-def write_bytes_atomic(data: bytes, path: str | Path) -> Path:
-    path = Path(path)
-    tmp = _atomic_target(path)
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
-
-
 def export_tflite(module: nn.Module, shape_nchw: tuple[int, ...], path: str | Path) -> Path:
-    return write_bytes_atomic(tflite_bytes(module, shape_nchw), path)
+    atomic.write_bytes(path, tflite_bytes(module, shape_nchw))
+    return Path(path)
 
 
 def export_arch_tflite(spec: ArchSpec, resolution: int, path: str | Path, num_classes: int = 1000) -> Path:
@@ -86,14 +71,11 @@ def export_piece_tflite(piece: Piece, path: str | Path, num_classes: int = 1000)
 
 def export_onnx(module: nn.Module, shape_nchw: tuple[int, ...], path: str | Path) -> Path:
     """Export with torch's ONNX exporter (TorchScript-based, fixed batch 1), written atomically."""
-    path = Path(path)
-    tmp = _atomic_target(path)
     sample = torch.randn(shape_nchw, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
+    with torch.no_grad(), atomic.atomic_path(path) as tmp:
         torch.onnx.export(module.eval(), (sample,), str(tmp), input_names=["input"], output_names=["output"],
                           opset_version=ONNX_OPSET, dynamo=False)
-    os.replace(tmp, path)
-    return path
+    return Path(path)
 
 
 def export_arch_onnx(spec: ArchSpec, resolution: int, path: str | Path, num_classes: int = 1000) -> Path:

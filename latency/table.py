@@ -9,22 +9,21 @@ File format (``"format": "hwnas-latency-table"``, ``"version": 1``)::
      "calibration": {"224": {...}, "32": {...}},          # per resolution, see calibration.py
      "entries": {"b|112|16|ir_k3_m16_c16_s2_se_re": {median_ms, mean_ms, p10_ms, p90_ms, stdev_ms, runs}}}
 
-Every write goes to a temporary file in the same folder and is moved into place with
-`os.replace`, so an interrupted write leaves the previous table intact.
+Every write is atomic (`models.atomic`: a temporary file in the same folder, fsync, `os.replace`),
+so an interrupted write leaves the previous table intact.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from dataclasses import fields
 from pathlib import Path
 
 from latency.errors import LatencyError
 from latency.fingerprint import mismatches
 from latency.stats import BenchResult
+from models import atomic
 
 FORMAT = "hwnas-latency-table"
 VERSION = 1
@@ -33,20 +32,6 @@ _RESULT_FIELDS = tuple(f.name for f in fields(BenchResult))
 
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def write_json_atomic(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class LatencyTable:
@@ -117,7 +102,7 @@ class LatencyTable:
 
     def save(self) -> None:
         self.metadata["updated"] = now_iso()
-        write_json_atomic(self.path, self.to_json())
+        atomic.write_text(self.path, json.dumps(self.to_json(), indent=1, sort_keys=True))
 
     def put(self, key: str, result: BenchResult, resolution: int | None = None) -> None:
         self.entries[key] = result

@@ -4,9 +4,9 @@ at any moment leaves either the previous state or the new one, never half of eit
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from models import atomic
 
 
 class StateError(ValueError):
@@ -14,17 +14,7 @@ class StateError(ValueError):
 
 
 def save_state(path: Path, state: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(state, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_json(path, state)
 
 
 def load_state(path: Path) -> dict:

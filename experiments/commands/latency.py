@@ -20,7 +20,8 @@ from latency.fidelity import fidelity_rows, rows_as_dicts, summarize
 from latency.measure import BenchSettings
 from latency.pieces import Piece, arch_pieces
 from latency.predict import TableLatency
-from latency.table import LatencyTable, write_json_atomic
+from latency.table import LatencyTable
+from models import atomic
 from models.references import REFERENCES
 from models.spec import ArchSpec, SpecError
 
@@ -220,7 +221,7 @@ def run_validate(args: argparse.Namespace) -> int:
         summaries[str(resolution)] = summary
         _write_rows(out / f"fidelity_{resolution}.csv", rows_as_dicts(rows))
         _plot(out / f"fidelity_{resolution}.png", rows, summary)
-    write_json_atomic(out / "summary.json", summaries)
+    atomic.write_json(out / "summary.json", summaries)
     if args.json:
         print(json.dumps(summaries, indent=2))
     else:
@@ -233,13 +234,10 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def _write_rows(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as handle:
+    with atomic.atomic_path(path) as tmp, tmp.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(path)
 
 
 def _plot(path: Path, rows, summary: dict) -> None:
@@ -259,10 +257,9 @@ def _plot(path: Path, rows, summary: dict) -> None:
     ax.set(xlabel="measured median (ms)", ylabel="predicted (ms)", xlim=(lo, hi), ylim=(lo, hi),
            title=f"{summary['resolution']}px: {summary['within_5pct']:.0%} within 5%, tau {summary['kendall_tau']:.2f}")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    with atomic.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
-    tmp.replace(path)
 
 
 def run_show(args: argparse.Namespace) -> int:

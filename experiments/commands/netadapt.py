@@ -23,7 +23,6 @@ from pathlib import Path
 
 from experiments.checks import preflight
 from experiments.commands.common import add_config_args, load_from_args
-from experiments.errors import ConfigError
 from experiments.latency_source import latency_model
 from experiments.netadapt_seed import choose_seed_arch, load_seed_model, prepare_seed
 from experiments.ray_runtime import RayRuntime
@@ -57,10 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_netadapt_command(args: argparse.Namespace) -> int:
     from experiments.netadapt_runner import run_netadapt
 
-    cfg = load_from_args(args)
-    if cfg.netadapt is None:
-        raise ConfigError(args.config, ["netadapt: missing; `hwnas netadapt` needs a netadapt section "
-                                        "(see experiments/configs/demo.yaml)"])
+    cfg = load_from_args(args, "netadapt", needs=("netadapt",))
     spec, origin = choose_seed_arch(cfg, args.seed_arch)
     data = preflight(cfg, args.config)
     given = load_seed_model(spec, args.seed_weights, data.num_classes, args.config) if args.seed_weights else None

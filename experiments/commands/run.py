@@ -16,7 +16,6 @@ import sys
 
 from experiments.checks import preflight
 from experiments.commands.common import add_config_args, load_from_args
-from experiments.errors import ConfigError
 from experiments.latency_source import latency_model
 from experiments.rundir import RunDir
 
@@ -40,15 +39,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
-    from experiments.deploy import ParityError, QuantizationError  # imports Ray and the exporters: only when a run starts
-    from experiments.pipeline import Pipeline, PipelineError, read_json, summary
+    from experiments.deploy import (  # imports Ray and the exporters: only when a run starts
+        ParityError,
+        QuantizationError,
+    )
+    from experiments.pipeline import Pipeline, PipelineError, summary
     from experiments.ray_runtime import RayRuntime
 
-    cfg = load_from_args(args)
-    missing = [name for name in REQUIRED_SECTIONS if getattr(cfg, name) is None]
-    if missing:
-        raise ConfigError(args.config, [f"{name}: missing; `hwnas run` needs a {name} section "
-                                        f"(see experiments/configs/demo.yaml)" for name in missing])
+    cfg = load_from_args(args, "run", needs=REQUIRED_SECTIONS)
     data = preflight(cfg, args.config)
     run = RunDir.create(cfg, resume=args.resume, command=["hwnas", "run", *sys.argv[2:]])
     latency = latency_model(cfg, args.config, run, data.num_classes)
@@ -60,7 +58,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
             print(f"hwnas run: error: {err}", file=sys.stderr)
             return 1
     print(summary(run))
-    result = read_json(run.path("netadapt", "result.json"))
+    result = run.read_json("netadapt", "result.json")
     if not result["target_met"]:
         print(f"hwnas run: the latency target was not met: NetAdapt stopped with status {result['status']!r} at "
               f"{result['table_ms']:.4f} ms by the table (target {result['target_ms']:.4f} ms); every output was "

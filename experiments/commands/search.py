@@ -18,7 +18,6 @@ import sys
 
 from experiments.checks import preflight
 from experiments.commands.common import add_config_args, load_from_args
-from experiments.errors import ConfigError
 from experiments.latency_source import latency_model
 from experiments.ray_runtime import RayRuntime
 from experiments.rundir import RunDir
@@ -40,12 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_search_command(args: argparse.Namespace) -> int:
-    from experiments.search_driver import run_search  # imports Ray: only when a search runs
+    from experiments.search_driver import (
+        run_search,  # imports Ray: only when a search runs
+    )
 
-    cfg = load_from_args(args)
-    if cfg.search is None:
-        raise ConfigError(args.config, ["search: missing; `hwnas search` needs a search section "
-                                        "(see experiments/configs/search-small.yaml)"])
+    cfg = load_from_args(args, "search", needs=("search",), example="experiments/configs/search-small.yaml")
     data = preflight(cfg, args.config)
     run = RunDir.create(cfg, resume=args.resume, command=["hwnas", "search", *sys.argv[2:]])
     latency = latency_model(cfg, args.config, run, data.num_classes)

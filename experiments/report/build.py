@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from experiments import atomic
 from experiments.report.latency_section import latency_section
 from experiments.report.model_card import model_card
 from experiments.report.netadapt_section import netadapt_section
@@ -15,6 +14,7 @@ from experiments.report.overview import overview
 from experiments.report.pareto_section import pareto_section
 from experiments.report.search_section import search_section
 from experiments.report.sources import Run, SourceError
+from models import atomic
 
 REPORT_FILE = "report.md"
 SECTIONS: tuple[tuple[str, Callable[[Run], str]], ...] = (

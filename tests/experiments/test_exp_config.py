@@ -225,3 +225,9 @@ def test_cuda_without_gpu_is_a_config_error(tmp_path: Path, capsys: pytest.Captu
         pytest.skip("a CUDA device is visible")
     assert main(["validate", str(write_config(tmp_path)), "train.device=cuda"]) == 2
     assert "train.device: got 'cuda'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["run", "netadapt"])
+def test_a_command_refuses_a_config_without_its_section(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([command, "experiments/configs/search-small.yaml"]) == 2
+    assert f"netadapt: missing; `hwnas {command}` needs a netadapt section" in capsys.readouterr().err

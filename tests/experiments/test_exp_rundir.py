@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from exp_helpers import write_config
 
-from experiments import atomic
 from experiments.config import load_config
 from experiments.errors import RunDirError
 from experiments.rundir import RunDir
+from models import atomic
 
 
 def test_create_writes_config_and_manifest(tmp_path: Path) -> None:

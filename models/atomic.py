@@ -1,8 +1,9 @@
 """Atomic file writes: write to a temporary file in the target's directory, fsync, `os.replace`.
 
 A crash (or kill -9) leaves either the old file or the new one, never a half-written one. Every
-output of a run goes through these helpers; `atomic_path` serves writers that want a path
-(pandas `to_csv`, `torch.save`, exporters).
+file hwnas writes goes through these helpers (run outputs, latency tables, NetAdapt state, exported
+models); `atomic_path` serves writers that want a path (pandas `to_csv`, `torch.save`, exporters).
+It lives in `models`, the one room every other may import, so that there is a single implementation.
 """
 
 from __future__ import annotations
