@@ -1,5 +1,5 @@
 """Run directories: `<output_dir>/<name>/` with the resolved config and a manifest; every file in
-it is written atomically (see `experiments.atomic`).
+it is written atomically (see `models.atomic`).
 
 `RunDir.create(cfg)` makes a fresh directory and refuses an existing one unless `resume=True`; a
 resumed run must have the same resolved config, so finished work stays valid, and its manifest keeps
