@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from models.blocks import ConvBNAct, EfficientHead, InvertedResidual
-from models.spec import IN_CHANNELS, ArchSpec, BlockSpec, HeadSpec, StemSpec
+from models.spec import IN_CHANNELS, STEM_KERNEL, STEM_STRIDE, ArchSpec, BlockSpec, HeadSpec, StemSpec
 
 PieceSpec = StemSpec | BlockSpec | HeadSpec
 KIND_OF = {StemSpec: "s", BlockSpec: "b", HeadSpec: "h"}
@@ -34,7 +34,7 @@ class Piece:
         """The piece as an eval-mode module, built exactly as `models.builder` builds it."""
         spec = self.spec
         if isinstance(spec, StemSpec):
-            module: nn.Module = ConvBNAct(IN_CHANNELS, spec.out, 3, 2, act=spec.act)
+            module: nn.Module = ConvBNAct(IN_CHANNELS, spec.out, STEM_KERNEL, STEM_STRIDE, act=spec.act)
         elif isinstance(spec, BlockSpec):
             module = InvertedResidual(self.in_channels, spec)
         else:

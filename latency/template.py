@@ -28,7 +28,7 @@ def block_structure(piece: Piece) -> Structure:
     """(kernel, stride, se, act, residual, has_expand): what decides a block's op graph."""
     b = piece.spec
     assert isinstance(b, BlockSpec), "templates cover blocks only"
-    return (b.kernel, b.stride, b.se, b.act, b.residual, b.mid != piece.in_channels)
+    return (b.kernel, b.stride, b.se, b.act, b.residual, b.expands_from(piece.in_channels))
 
 
 def templatable(piece: Piece) -> bool:

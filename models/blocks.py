@@ -56,7 +56,7 @@ class InvertedResidual(nn.Module):
     def __init__(self, cin: int, spec: BlockSpec) -> None:
         super().__init__()
         self.residual = spec.residual
-        self.expand = (ConvBNAct(cin, spec.mid, act=spec.act) if spec.mid != cin else nn.Identity())
+        self.expand = (ConvBNAct(cin, spec.mid, act=spec.act) if spec.expands_from(cin) else nn.Identity())
         self.dw = ConvBNAct(spec.mid, spec.mid, spec.kernel, spec.stride, groups=spec.mid, act=spec.act)
         self.se = SqueezeExcite(spec.mid, se_width(spec.mid)) if spec.se else nn.Identity()
         self.project = ConvBNAct(spec.mid, spec.out)

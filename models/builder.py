@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from models.blocks import ConvBNAct, EfficientHead, InvertedResidual
-from models.spec import IN_CHANNELS, ArchSpec, SpecError
+from models.spec import IN_CHANNELS, STEM_KERNEL, STEM_STRIDE, ArchSpec, SpecError
 
 
 class MobileNet(nn.Module):
@@ -20,7 +20,7 @@ class MobileNet(nn.Module):
             raise SpecError(f"dropout must be in [0, 1), got {dropout!r}")
         self.spec = spec
         self.num_classes = num_classes
-        self.stem = ConvBNAct(IN_CHANNELS, spec.stem.out, 3, 2, act=spec.stem.act)
+        self.stem = ConvBNAct(IN_CHANNELS, spec.stem.out, STEM_KERNEL, STEM_STRIDE, act=spec.stem.act)
         self.blocks = nn.Sequential(*(InvertedResidual(cin, b) for cin, b in zip(spec.in_channels(), spec.blocks)))
         self.head = EfficientHead(spec.blocks[-1].out, spec.head, num_classes, dropout)
         _init_weights(self)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.blocks import se_width
-from models.spec import IN_CHANNELS, ArchSpec, BlockSpec, conv_out
+from models.spec import IN_CHANNELS, STEM_KERNEL, ArchSpec, BlockSpec, conv_out
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def block_cost(cin: int, block: BlockSpec, in_size: int) -> tuple[int, int]:
     out_size = conv_out(in_size, block.kernel, block.stride)
     params = madds = 0
     parts = []
-    if block.mid != cin:
+    if block.expands_from(cin):
         parts.append(_conv(cin, block.mid, 1, in_size))
     parts.append(_conv(block.mid, block.mid, block.kernel, out_size, groups=block.mid))
     if block.se:
@@ -53,7 +53,7 @@ def block_cost(cin: int, block: BlockSpec, in_size: int) -> tuple[int, int]:
 def layer_costs(spec: ArchSpec, resolution: int = 224, num_classes: int = 1000) -> list[LayerCost]:
     """Per-layer table: stem, each block, head."""
     sizes = spec.feature_sizes(resolution)
-    p, m = _conv(IN_CHANNELS, spec.stem.out, 3, sizes[0])
+    p, m = _conv(IN_CHANNELS, spec.stem.out, STEM_KERNEL, sizes[0])
     rows = [LayerCost("stem", spec.stem.to_str(), (spec.stem.out, sizes[0], sizes[0]), p, m)]
     for i, (cin, block) in enumerate(zip(spec.in_channels(), spec.blocks)):
         p, m = block_cost(cin, block, sizes[i])

@@ -27,6 +27,8 @@ ACTIVATIONS = ("re", "hs")
 KERNELS = (3, 5, 7)
 STRIDES = (1, 2)
 IN_CHANNELS = 3
+STEM_KERNEL = 3  # the stem is a 3x3 conv with stride 2 (MobileNetV3 section 5)
+STEM_STRIDE = 2
 
 BLOCK_EXAMPLE = "ir_k5_m72_c40_s2_se_re"
 STEM_EXAMPLE = "stem_c16_hs"
@@ -146,6 +148,10 @@ class BlockSpec:
                 f"drop '_res' or use s1 (e.g. 'ir_k3_m72_c24_s1_re_res')"
             )
 
+    def expands_from(self, cin: int) -> bool:
+        """Whether the block has a 1x1 expansion conv when its input is `cin` wide (mid != in)."""
+        return self.mid != cin
+
     def to_str(self) -> str:
         se = "_se" if self.se else ""
         res = "_res" if self.residual else ""
@@ -229,9 +235,13 @@ class ArchSpec:
         widths = [self.stem.out] + [b.out for b in self.blocks[:-1]]
         return tuple(widths)
 
+    def expands(self) -> tuple[bool, ...]:
+        """Whether each block has a 1x1 expansion conv: it has one exactly when mid != its input width."""
+        return tuple(b.expands_from(cin) for b, cin in zip(self.blocks, self.in_channels()))
+
     def feature_sizes(self, resolution: int) -> tuple[int, ...]:
         """Spatial size after the stem, then after each block (square inputs)."""
-        size = conv_out(resolution, 3, 2)
+        size = conv_out(resolution, STEM_KERNEL, STEM_STRIDE)
         sizes = [size]
         for block in self.blocks:
             size = conv_out(size, block.kernel, block.stride)

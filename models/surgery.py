@@ -39,9 +39,7 @@ def _check_compatible(old: ArchSpec, new: ArchSpec) -> None:
         same = (a.kernel, a.stride, a.se, a.act, a.residual) == (b.kernel, b.stride, b.se, b.act, b.residual)
         if not same:
             raise SpecError(f"block {i}: surgery only changes widths, not {a.to_str()!r} -> {b.to_str()!r}")
-    old_expands = [a.mid != cin for a, cin in zip(old.blocks, old.in_channels())]
-    new_expands = [b.mid != cin for b, cin in zip(new.blocks, new.in_channels())]
-    for i, (was, now) in enumerate(zip(old_expands, new_expands)):
+    for i, (was, now) in enumerate(zip(old.expands(), new.expands())):
         if was != now:
             raise SpecError(
                 f"block {i}: its 1x1 expand conv would {'vanish' if was else 'appear'} "

@@ -51,11 +51,6 @@ class Skipped:
     reason: str
 
 
-def expands(spec: ArchSpec) -> tuple[bool, ...]:
-    """Whether each block has a 1x1 expansion conv (mid != in)."""
-    return tuple(b.mid != cin for b, cin in zip(spec.blocks, spec.in_channels()))
-
-
 def with_mid(spec: ArchSpec, index: int, mid: int) -> ArchSpec:
     blocks = list(spec.blocks)
     blocks[index] = dataclasses.replace(blocks[index], mid=mid)
@@ -65,7 +60,7 @@ def with_mid(spec: ArchSpec, index: int, mid: int) -> ArchSpec:
 def with_group_width(spec: ArchSpec, group: ResidualGroup, width: int) -> ArchSpec:
     """Every output in `group` narrowed to `width`; blocks without an expansion conv that read the
     group keep mid == in."""
-    had_expand = expands(spec)
+    had_expand = spec.expands()
     blocks = list(spec.blocks)
     for i in group.blocks:
         blocks[i] = dataclasses.replace(blocks[i], out=width)
@@ -84,7 +79,7 @@ def with_head(spec: ArchSpec, field: str, width: int) -> ArchSpec:
 
 def _keeps_topology(before: ArchSpec, after: ArchSpec) -> bool:
     """Surgery carries weights only when no expansion conv appears or vanishes."""
-    return expands(before) == expands(after)
+    return before.expands() == after.expands()
 
 
 def _largest_reaching(spec: ArchSpec, current: int, make: Callable[[int], ArchSpec], latency: LatencyFn,
@@ -136,7 +131,7 @@ def generate(spec: ArchSpec, latency: LatencyFn, delta_ms: float, divisor: int =
             width_after, candidate, ms = found
             proposals.append(Proposal(kind, index, width, width_after, candidate, now, ms))
 
-    for i, (block, has_expand) in enumerate(zip(spec.blocks, expands(spec))):
+    for i, (block, has_expand) in enumerate(zip(spec.blocks, spec.expands())):
         if not has_expand:
             skipped.append(Skipped("mid", i, "no expansion layer (mid == in)"))
             continue

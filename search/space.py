@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from models.spec import IN_CHANNELS, ArchSpec, BlockSpec, HeadSpec, StemSpec, conv_out
+from models.spec import IN_CHANNELS, STEM_KERNEL, STEM_STRIDE, ArchSpec, BlockSpec, HeadSpec, StemSpec, conv_out
 from search.stages import DECISION_KINDS, SpaceError, Stage, mid_width, parse_space
 
 __all__ = ["Decision", "SearchSpace", "SpaceError", "Stage"]
@@ -185,7 +185,7 @@ class SearchSpace:
         The piece is the StemSpec (input channels 3), a BlockSpec, or the HeadSpec. Sizes do not
         depend on the kernel ('same' padding), so each stage has a fixed input size.
         """
-        size = conv_out(resolution, 3, 2)
+        size = conv_out(resolution, STEM_KERNEL, STEM_STRIDE)
         variants: set[tuple[int, int, object]] = {(resolution, IN_CHANNELS, self.stem)}
         in_widths: tuple[int, ...] = (self.stem.out,)
         for stage in self.stages:
