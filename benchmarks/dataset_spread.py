@@ -13,9 +13,9 @@ import time
 
 import torch
 
-from experiments.config import TrainingConfig
+from experiments.config.schema import TrainingConfig
 from experiments.data.embedded import embedded_bundle
-from experiments.training import evaluate, make_loader, train
+from experiments.training.loop import evaluate, make_loader, train
 from models import build_model, count_params, resolve_arch
 
 TINY = "stem_c16_re-ir_k3_m32_c16_s2_re-head_c64_h1024_re"

@@ -14,7 +14,7 @@ import tempfile
 import time
 
 from experiments.commands.latency import REFERENCE_NAMES
-from experiments.spaces import resolve_space
+from experiments.config.spaces import resolve_space
 from latency.build import build_table
 from latency.measure import BenchSettings, PieceMeasurer
 from latency.pieces import Piece, arch_pieces

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from experiments.spaces import resolve_space
+from experiments.config.spaces import resolve_space
 from latency.keys import arch_keys, piece_key
 from latency.measure import BenchSettings
 from latency.pieces import Piece

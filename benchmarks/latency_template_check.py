@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from experiments.spaces import resolve_space
+from experiments.config.spaces import resolve_space
 from latency.export import tflite_bytes, tflite_ops
 from latency.litert_bench import benchmark_tflite
 from latency.pieces import Piece

@@ -28,6 +28,8 @@ import pandas as pd
 import yaml
 
 from experiments.cli import main as hwnas
+from experiments.phases.netadapt import STATE_FILE
+from experiments.rundir import layout
 from latency.measure import BenchSettings
 from latency.predict import LiveLatency, TableLatency
 from latency.table import LatencyTable
@@ -66,15 +68,15 @@ def main() -> None:
     code = hwnas(["netadapt", str(config_path), "--seed-arch", "mobilenetv3-small",
                   *(["--resume"] if args.resume else [])])
     minutes = (time.perf_counter() - start) / 60
-    result = json.loads((run / "netadapt" / "result.json").read_text())
-    state = json.loads((run / "netadapt" / "state.json").read_text())
-    history = pd.read_csv(run / "netadapt" / "history.csv")
-    seed_metrics = json.loads((run / "seed" / "metrics.json").read_text())
+    result = json.loads((run / layout.RESULT).read_text())
+    state = json.loads((run / layout.NETADAPT_DIR / STATE_FILE).read_text())
+    history = pd.read_csv(run / layout.HISTORY)
+    seed_metrics = json.loads((run / layout.SEED_METRICS).read_text())
     print(f"\nhwnas netadapt exit code {code}; {minutes:.1f} min this session; load average now {os.getloadavg()}")
     print(f"seed  {result['seed_arch']}\n      table {result['seed_table_ms']:.4f} ms, val acc "
           f"{seed_metrics['val_accuracy']:.4f}, test acc {seed_metrics['test_accuracy']:.4f}")
-    print(f"final {result['final_arch']}\n      table {result['table_ms']:.4f} ms, val acc {result['val_acc']:.4f}, "
-          f"test acc {result['test_acc']:.4f}; {result['iterations']} iterations, {len(history)} proposals")
+    print(f"final {result['final_arch']}\n      table {result['table_ms']:.4f} ms, val accuracy {result['val_accuracy']:.4f}, "
+          f"test accuracy {result['test_accuracy']:.4f}; {result['iterations']} iterations, {len(history)} proposals")
     checks = {}
     checks["ends at or below the target (table)"] = (
         result["status"] == "met" and result["table_ms"] <= result["target_ms"],

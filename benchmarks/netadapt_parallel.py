@@ -20,10 +20,10 @@ from pathlib import Path
 
 import torch
 
-from experiments.config import DataConfig, RayConfig, TrainingConfig
+from experiments.config.schema import DataConfig, RayConfig, TrainingConfig
 from experiments.data import load_data
-from experiments.netadapt_jobs import RayJobs
-from experiments.ray_runtime import RayRuntime
+from experiments.ray_jobs.netadapt_tasks import RayJobs
+from experiments.ray_jobs.runtime import RayRuntime
 from latency.predict import MaddsLatency
 from models import REFERENCES, build_model
 from netadapt.loop import Job, job_seed

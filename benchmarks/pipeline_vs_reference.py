@@ -16,17 +16,18 @@ machine state.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
 
 import torch
 
-from experiments.arch_training import train_arch
 from experiments.data import load_data
-from experiments.rundir import RunDir
-from experiments.training import evaluate, make_loader
+from experiments.rundir import layout
+from experiments.rundir.run_dir import RunDir
+from experiments.training.arch import train_arch
+from experiments.training.loop import evaluate, make_loader
+from experiments.training.weights import load_trained
 from latency.export import arch_input_shape, tflite_bytes
 from latency.litert_bench import benchmark_tflite
 from models import build_model
@@ -46,22 +47,21 @@ def main() -> int:
     parser.add_argument("--run", default="runs/demo", help="a finished run directory (default runs/demo)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating live timing rounds (default 5)")
     args = parser.parse_args()
-    run, cfg = RunDir.open(args.run)
-    result_path = run.path("netadapt", "result.json")
-    if not run.path("final", "metrics.json").is_file() or not result_path.is_file():
-        print(f"{args.run} is not a finished run (final/metrics.json, netadapt/result.json); run `make demo` first",
+    run = RunDir.open(args.run)
+    cfg = run.config()
+    if not run.has(layout.FINAL_METRICS) or not run.has(layout.RESULT):
+        print(f"{args.run} is not a finished run ({layout.FINAL_METRICS}, {layout.RESULT}); run `make demo` first",
               file=sys.stderr)
         return 2
-    result = json.loads(result_path.read_text())
-    final_metrics = json.loads(run.path("final", "metrics.json").read_text())
-    seed_metrics = json.loads(run.path("seed", "metrics.json").read_text())
+    result = run.read_json(layout.RESULT)
+    final_metrics = run.read_json(layout.FINAL_METRICS)
+    seed_metrics = run.read_json(layout.SEED_METRICS)
     data = load_data(cfg.data, cfg.seed)
     resolution, threads = cfg.latency.resolution or cfg.data.resolution, cfg.latency.threads
     target = result["target_ms"]
 
-    final_spec = ArchSpec.load(run.path("final", "arch.yaml"))
-    final_model = build_model(final_spec, num_classes=data.num_classes)
-    final_model.load_state_dict(torch.load(run.path("final", "weights.pt"), map_location="cpu", weights_only=True))
+    final_spec = ArchSpec.load(run.path(layout.FINAL_ARCH))
+    final_model = load_trained(final_spec, run.path(layout.FINAL_WEIGHTS), data.num_classes)
     final_test = evaluate(final_model, make_loader(data, "test", cfg.train)).accuracy
 
     print(f"target {target:.4f} ms (NetAdapt, {resolution}x{resolution}, {threads} thread(s)); "

@@ -38,12 +38,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from experiments.config import load_config
+from experiments.config.schema import load_config
 from experiments.data import load_data
-from experiments.latency_source import DEFAULT_TABLE, latency_model
-from experiments.ray_runtime import RayRuntime
-from experiments.rundir import RunDir
-from experiments.search_driver import CONTROLLER_FILE, TRIALS_FILE, run_search
+from experiments.phases.search import run_search
+from experiments.ray_jobs.runtime import RayRuntime
+from experiments.rundir.latency_source import latency_model
+from experiments.rundir.layout import CONTROLLER, LATENCY_TABLE, TRIALS
+from experiments.rundir.run_dir import RunDir
 from latency.predict import LatencyModel
 from models.spec import ArchSpec
 
@@ -95,7 +96,7 @@ def main() -> int:
     assert cfg.search is not None, "the config needs a search section"
     run = RunDir.create(cfg, command=["benchmarks/search_overhead.py", *args.overrides])
     if args.table is not None:
-        shutil.copy(args.table, run.path(DEFAULT_TABLE))
+        shutil.copy(args.table, run.path(LATENCY_TABLE))
     concurrency = cfg.ray.max_concurrent_trials
     cpu_start = time.process_time()
 
@@ -109,8 +110,8 @@ def main() -> int:
     t_end = time.perf_counter()
     driver_cpu = time.process_time() - cpu_start
 
-    trials = pd.read_csv(run.path(TRIALS_FILE))
-    meta = json.loads(torch.load(run.path(CONTROLLER_FILE), weights_only=True)["meta"])
+    trials = pd.read_csv(run.path(TRIALS))
+    meta = json.loads(torch.load(run.path(CONTROLLER), weights_only=True)["meta"])
     timings = meta["timings"]
     ok = trials[trials["status"] == "ok"]
     wall = t_end - t0
@@ -161,7 +162,7 @@ def main() -> int:
         print(f"  best child: reward {best['reward']:.4f}, accuracy {best['accuracy']:.3f}, "
               f"{best['latency_ms']:.3f} ms: {best['arch']}")
     if args.keep:
-        print(f"  run directory kept: {run.root} (its {DEFAULT_TABLE} can be the next --table)")
+        print(f"  run directory kept: {run.root} (its {LATENCY_TABLE} can be the next --table)")
     else:
         shutil.rmtree(work, ignore_errors=True)
     return 0

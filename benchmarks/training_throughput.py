@@ -1,4 +1,4 @@
-"""Throughput of `experiments.training.train` against a bare hand-written loop, same model and data.
+"""Throughput of `experiments.training.loop.train` against a bare hand-written loop, same model and data.
 
 MobileNetV3-Small at 32x32 on the embedded dataset, batch 128, SGD + label smoothing + cosine
 schedule, channels_last, no augmentation (so both loops do the same work). The two loops alternate
@@ -19,10 +19,10 @@ import time
 import torch
 from torch import nn
 
-from experiments.config import TrainingConfig
+from experiments.config.schema import TrainingConfig
 from experiments.data.embedded import embedded_bundle
 from experiments.data.types import DataBundle
-from experiments.training import make_loader, train
+from experiments.training.loop import make_loader, train
 from models import build_model, resolve_arch
 
 ARCH = "mobilenetv3-small"

@@ -7,9 +7,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from experiments.commands import arch, demo, run, train, validate
-from experiments.commands import bench, export, latency, netadapt, report, search
-from experiments.errors import ConfigError, DataError, RunDirError
+from experiments.commands import arch, bench, demo, export, latency, netadapt, report, run, search, train, validate
+from experiments.config.errors import ConfigError, DataError, RunDirError
 from latency.errors import LatencyError
 from models.spec import SpecError
 from search.space import SpaceError

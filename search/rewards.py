@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 MNASNET_W = -0.07
-MNV3_SMALL_W = -0.15
 TUNAS_BETA = -0.10
 
 

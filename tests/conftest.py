@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from random_specs import random_arch
+
 from models.spec import ArchSpec
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from experiments.config import Config, load_config
-from experiments.errors import ConfigError
+from experiments.config.errors import ConfigError
+from experiments.config.schema import Config, load_config
 
 OVERRIDE_HELP = ("overrides as dotted key=value pairs, values in YAML (e.g. search.reward.w=-0.15 "
                  "data.resolution=64 ray.address=auto)")
@@ -26,3 +26,14 @@ def load_from_args(args: argparse.Namespace, command: str | None = None, needs: 
         raise ConfigError(args.config, [f"{name}: missing; `hwnas {command}` needs a {name} section (see {example})"
                                         for name in missing])
     return cfg
+
+
+def add_run_command(sub: argparse._SubParsersAction, name: str, help: str, description: str, examples: str,
+                    kept_on_resume: str) -> argparse.ArgumentParser:
+    """The parser of a command that writes a run directory: CONFIG [key=value ...] [--resume]."""
+    parser = sub.add_parser(name, help=help, description=description, epilog=examples,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_args(parser)
+    parser.add_argument("--resume", action="store_true",
+                        help=f"continue the run directory of the same config: {kept_on_resume}")
+    return parser

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.commands.adb_args import add_adb_args, phone_from_args
-from experiments.spaces import resolve_space
+from experiments.config.spaces import resolve_space
 from latency.adb_measure import Phone, fingerprint_for, live_for, measurer_for
 from latency.build import build_table
 from latency.calibration import fit_calibration

@@ -2,8 +2,9 @@
 trained seed to the latency target with NetAdapt (MobileNetV3 section 4.2), then fine-tune it
 longer (or retrain it) and benchmark it live.
 
-The seed arch is --seed-arch, else `pipeline.seed_arch`, else `best/arch.yaml` of a search in the
-same run directory (run `hwnas search` first, then this with --resume), else MobileNetV3-Small.
+The seed arch is --seed-arch, else `pipeline.seed_arch`, else the child `pipeline.seed_rule` picks from a
+search in the same run directory (run `hwnas search` first, then this with --resume), else
+MobileNetV3-Small: the same rule `hwnas run` uses.
 Without --seed-weights the seed is first trained with the `train` recipe. Each iteration's
 proposals are fine-tuned as Ray tasks (`ray.resources_per_trial`, at most
 `ray.max_concurrent_trials` at a time; on a cluster they spread over its nodes).
@@ -21,12 +22,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from experiments.checks import preflight
-from experiments.commands.common import add_config_args, load_from_args
-from experiments.latency_source import latency_model
-from experiments.netadapt_seed import choose_seed_arch, load_seed_model, prepare_seed
-from experiments.ray_runtime import RayRuntime
-from experiments.rundir import RunDir
+from experiments.commands.common import add_run_command, load_from_args
+from experiments.config.checks import preflight
+from experiments.phases.seed import SeedError, choose_seed_arch, load_seed_model, prepare_seed
+from experiments.ray_jobs.runtime import RayRuntime
+from experiments.rundir import layout
+from experiments.rundir.latency_source import latency_model
+from experiments.rundir.run_dir import RunDir
 from models.references import REFERENCES
 
 EXAMPLES = f"""examples:
@@ -42,11 +44,8 @@ NAME_OR_SPEC: a reference name ({', '.join(REFERENCES)}), a compact arch string,
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("netadapt", help="shrink a trained seed to the latency target (NetAdapt)",
-                            description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_config_args(parser)
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run directory of the same config: finished proposals are kept")
+    parser = add_run_command(sub, "netadapt", "shrink a trained seed to the latency target (NetAdapt)", __doc__,
+                             EXAMPLES, "finished proposals are kept")
     parser.add_argument("--seed-arch", metavar="NAME_OR_SPEC", help="the arch to shrink (see below)")
     parser.add_argument("--seed-weights", metavar="PATH", type=Path,
                         help="trained weights (state_dict .pt) of the seed arch; default: train the seed first")
@@ -54,10 +53,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_netadapt_command(args: argparse.Namespace) -> int:
-    from experiments.netadapt_runner import run_netadapt
+    from experiments.phases.netadapt import run_netadapt
 
     cfg = load_from_args(args, "netadapt", needs=("netadapt",))
-    spec, origin = choose_seed_arch(cfg, args.seed_arch)
+    try:
+        spec, origin = choose_seed_arch(cfg, cfg.output_dir / cfg.name, args.seed_arch)
+    except SeedError as err:
+        print(f"hwnas netadapt: error: {err}", file=sys.stderr)
+        return 1
     data = preflight(cfg, args.config)
     given = load_seed_model(spec, args.seed_weights, data.num_classes, args.config) if args.seed_weights else None
     run = RunDir.create(cfg, resume=args.resume, command=["hwnas", "netadapt", *sys.argv[2:]])
@@ -68,7 +71,7 @@ def run_netadapt_command(args: argparse.Namespace) -> int:
         result = run_netadapt(cfg, run, data, latency, spec, seed_weights, resume=args.resume)
     if not result["target_met"]:
         print(f"hwnas netadapt: the loop stopped with status {result['status']!r} at {result['table_ms']:.4f} ms, "
-              f"above the target {result['target_ms']:.4f} ms (see {run.path('netadapt', 'history.csv')})",
+              f"above the target {result['target_ms']:.4f} ms (see {run.path(layout.HISTORY)})",
               file=sys.stderr)
         return 1
     return 0

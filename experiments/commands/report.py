@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from experiments.rundir import layout
+
 EXAMPLES = """examples:
   hwnas report runs/demo
   hwnas report runs/my-search-run
@@ -24,6 +26,7 @@ def run_report(args: argparse.Namespace) -> int:
     from experiments.report import build_report  # matplotlib and pandas: only when a report is built
 
     path = build_report(args.run_dir)
-    plots = sorted(p.name for p in (path.parent / "plots").glob("*.png"))
-    print(f"wrote {path} and {len(plots)} plot(s) in {path.parent / 'plots'}: {', '.join(plots) or 'none'}")
+    folder = path.parent / layout.PLOTS_DIR
+    plots = sorted(p.name for p in folder.glob("*.png"))
+    print(f"wrote {path} and {len(plots)} plot(s) in {folder}: {', '.join(plots) or 'none'}")
     return 0

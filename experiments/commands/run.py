@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from experiments.checks import preflight
-from experiments.commands.common import add_config_args, load_from_args
-from experiments.latency_source import latency_model
-from experiments.rundir import RunDir
+from experiments.commands.common import add_run_command, load_from_args
+from experiments.config.checks import preflight
+from experiments.rundir import layout
+from experiments.rundir.latency_source import latency_model
+from experiments.rundir.run_dir import RunDir
 
 EXAMPLES = """examples:
   hwnas run experiments/configs/demo.yaml
@@ -30,21 +31,18 @@ REQUIRED_SECTIONS = ("search", "netadapt")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("run", help="the whole pipeline: search -> NetAdapt -> export -> report",
-                            description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_config_args(parser)
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run directory of the same config: completed phases are skipped")
+    parser = add_run_command(sub, "run", "the whole pipeline: search -> NetAdapt -> export -> report", __doc__,
+                             EXAMPLES, "completed phases are skipped")
     parser.set_defaults(func=run_pipeline)
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
-    from experiments.deploy import (  # imports Ray and the exporters: only when a run starts
+    from experiments.phases.export import (  # imports Ray and the exporters: only when a run starts
         ParityError,
         QuantizationError,
     )
-    from experiments.pipeline import Pipeline, PipelineError, summary
-    from experiments.ray_runtime import RayRuntime
+    from experiments.phases.pipeline import Pipeline, PipelineError, summary
+    from experiments.ray_jobs.runtime import RayRuntime
 
     cfg = load_from_args(args, "run", needs=REQUIRED_SECTIONS)
     data = preflight(cfg, args.config)
@@ -58,7 +56,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
             print(f"hwnas run: error: {err}", file=sys.stderr)
             return 1
     print(summary(run))
-    result = run.read_json("netadapt", "result.json")
+    result = run.read_json(layout.RESULT)
     if not result["target_met"]:
         print(f"hwnas run: the latency target was not met: NetAdapt stopped with status {result['status']!r} at "
               f"{result['table_ms']:.4f} ms by the table (target {result['target_ms']:.4f} ms); every output was "

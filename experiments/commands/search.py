@@ -16,11 +16,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from experiments.checks import preflight
-from experiments.commands.common import add_config_args, load_from_args
-from experiments.latency_source import latency_model
-from experiments.ray_runtime import RayRuntime
-from experiments.rundir import RunDir
+from experiments.commands.common import add_run_command, load_from_args
+from experiments.config.checks import preflight
+from experiments.ray_jobs.runtime import RayRuntime
+from experiments.rundir.latency_source import latency_model
+from experiments.rundir.run_dir import RunDir
 
 EXAMPLES = """examples:
   hwnas search experiments/configs/search-small.yaml
@@ -30,16 +30,13 @@ EXAMPLES = """examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("search", help="block-wise architecture search (LSTM controller, Ray Tune children)",
-                            description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_config_args(parser)
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run directory of the same config: finished children are kept")
+    parser = add_run_command(sub, "search", "block-wise architecture search (LSTM controller, Ray Tune children)",
+                             __doc__, EXAMPLES, "finished children are kept")
     parser.set_defaults(func=run_search_command)
 
 
 def run_search_command(args: argparse.Namespace) -> int:
-    from experiments.search_driver import (
+    from experiments.phases.search import (
         run_search,  # imports Ray: only when a search runs
     )
 

@@ -12,12 +12,13 @@ import sys
 
 from tqdm import tqdm
 
-from experiments.checks import preflight
 from experiments.commands.common import add_config_args
-from experiments.config import load_config
-from experiments.rundir import RunDir
-from experiments.arch_training import METRICS_FILE, save_trained, train_arch
-from experiments.training import EpochReport, TrainingDiverged
+from experiments.config.checks import preflight
+from experiments.config.schema import load_config
+from experiments.rundir import layout
+from experiments.rundir.run_dir import RunDir
+from experiments.training.arch import save_trained, train_arch
+from experiments.training.loop import EpochReport, TrainingDiverged
 from models import resolve_arch
 from models.references import REFERENCES
 
@@ -53,8 +54,8 @@ def run_train(args: argparse.Namespace) -> int:
     spec = resolve_arch(args.arch)
     data = preflight(cfg, args.config)
     run = RunDir.create(cfg, resume=args.resume, command=["hwnas", "train", *sys.argv[2:]])
-    if args.resume and run.path(METRICS_FILE).is_file():
-        print(f"hwnas train: {run.path(METRICS_FILE)} exists; this run is complete, nothing to do")
+    if args.resume and run.path(layout.METRICS).is_file():
+        print(f"hwnas train: {run.path(layout.METRICS)} exists; this run is complete, nothing to do")
         return 0
 
     def report(r: EpochReport) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.checks import preflight
 from experiments.commands.common import add_config_args, load_from_args
+from experiments.config.checks import preflight
 
 EXAMPLES = """examples:
   hwnas validate experiments/configs/demo.yaml

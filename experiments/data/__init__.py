@@ -6,7 +6,8 @@ turns a split into training or evaluation batches.
 
 from __future__ import annotations
 
-from experiments.config import DataConfig
+from experiments.config.errors import DataError
+from experiments.config.schema import DataConfig
 from experiments.data.cifar10 import read_cifar10
 from experiments.data.embedded import embedded_bundle
 from experiments.data.imagefolder import read_imagefolder
@@ -14,7 +15,6 @@ from experiments.data.loader import BatchLoader
 from experiments.data.npz import read_npz
 from experiments.data.resize import resize_images
 from experiments.data.types import DataBundle, Split, make_bundle
-from experiments.errors import DataError
 
 __all__ = ["BatchLoader", "DataBundle", "DataError", "Split", "load_data"]
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from experiments.config.errors import DataError
 from experiments.data.splits import split_indices
 from experiments.data.types import Split
-from experiments.errors import DataError
 
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILE = "test_batch"

@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from experiments.config.errors import DataError
 from experiments.data.splits import split_indices
 from experiments.data.types import Split
-from experiments.errors import DataError
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".ppm", ".tif", ".tiff"}
-SPLIT_DIRS = ("train", "val", "test")
 
 
 def _class_dirs(root: Path) -> list[Path]:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.config.errors import DataError
 from experiments.data.splits import split_indices
 from experiments.data.types import Split
-from experiments.errors import DataError
 
 
 def _images(path: Path, key: str, arr: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.errors import DataError
+from experiments.config.errors import DataError
 
 
 def split_indices(n: int, fractions: tuple[float, ...], seed: int, source: str) -> list[np.ndarray]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from experiments.errors import DataError
+from experiments.config.errors import DataError
 
 
 @dataclass(frozen=True)

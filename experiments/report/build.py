@@ -13,11 +13,11 @@ from experiments.report.netadapt_section import netadapt_section
 from experiments.report.overview import overview
 from experiments.report.pareto_section import pareto_section
 from experiments.report.search_section import search_section
-from experiments.report.sources import Run, SourceError
+from experiments.rundir import layout
+from experiments.rundir.run_dir import RunDir, SourceError
 from models import atomic
 
-REPORT_FILE = "report.md"
-SECTIONS: tuple[tuple[str, Callable[[Run], str]], ...] = (
+SECTIONS: tuple[tuple[str, Callable[[RunDir], str]], ...] = (
     ("Run", overview),
     ("Search: reward and controller entropy over time", search_section),
     ("Accuracy vs latency", pareto_section),
@@ -30,7 +30,7 @@ SECTIONS: tuple[tuple[str, Callable[[Run], str]], ...] = (
 def build_report(run_dir: str | Path) -> Path:
     """Write `<run_dir>/report.md` and `<run_dir>/plots/*.png`; returns the report's path.
     Raises `RunDirError` when `run_dir` is not a run directory (no `config.yaml`)."""
-    run = Run.open(run_dir)
+    run = RunDir.open(run_dir)
     run.plots.mkdir(exist_ok=True)
     parts = []
     for title, section in SECTIONS:
@@ -38,6 +38,6 @@ def build_report(run_dir: str | Path) -> Path:
             parts.append(section(run))
         except SourceError as err:
             parts.append(f"## {title}\n\n**could not be built**: {err}")
-    path = run.root / REPORT_FILE
+    path = run.root / layout.REPORT
     atomic.write_text(path, "\n\n".join(parts) + "\n")
     return path

@@ -12,12 +12,13 @@ import numpy as np
 
 from experiments.report import plots
 from experiments.report.markdown import image, not_run, num, source, table
-from experiments.report.sources import Run, require_columns
+from experiments.report.sources import require_columns
+from experiments.rundir.layout import FINAL_EXPORT as EXPORT
+from experiments.rundir.layout import FINAL_METRICS as METRICS
+from experiments.rundir.layout import PLOTS_DIR, RESULT, join
+from experiments.rundir.run_dir import RunDir
 
-RESULT = "netadapt/result.json"
-METRICS = "final/metrics.json"
-EXPORT = "final/export.json"
-PLOT = "plots/latency.png"
+PLOT = join(PLOTS_DIR, "latency.png")
 TITLE = "## Predicted vs measured latency"
 BACKEND_FORMAT = {"litert": "tflite", "onnxruntime": "onnx"}
 
@@ -47,7 +48,7 @@ def result_pairs(result: dict[str, Any]) -> list[Pair]:
     return pairs
 
 
-def export_pair(run: Run, export: dict[str, Any], metrics: dict[str, Any] | None,
+def export_pair(run: RunDir, export: dict[str, Any], metrics: dict[str, Any] | None,
                 result: dict[str, Any] | None) -> Pair | None:
     """The final model's prediction against the live benchmark of the file the latency model describes."""
     fmt = BACKEND_FORMAT.get(str(run.setting("latency", "backend", default="litert")))
@@ -64,7 +65,7 @@ def export_pair(run: Run, export: dict[str, Any], metrics: dict[str, Any] | None
     return Pair("export", entry["path"], predicted, float(entry["bench"]["median_ms"]), (where, EXPORT))
 
 
-def fidelity_pairs(run: Run) -> list[Pair]:
+def fidelity_pairs(run: RunDir) -> list[Pair]:
     pairs = []
     for path in sorted([*run.root.glob("fidelity_*.csv"), *run.root.glob("*/fidelity_*.csv")]):
         rel = path.relative_to(run.root).as_posix()
@@ -76,7 +77,7 @@ def fidelity_pairs(run: Run) -> list[Pair]:
     return pairs
 
 
-def latency_section(run: Run) -> str:
+def latency_section(run: RunDir) -> str:
     result, metrics, export = run.json(RESULT), run.json(METRICS), run.json(EXPORT)
     pairs = result_pairs(result) if isinstance(result, dict) else []
     if isinstance(export, dict):

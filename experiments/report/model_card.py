@@ -10,13 +10,14 @@ from typing import Any
 import torch
 
 from experiments.report.markdown import not_run, num, size, source, table
-from experiments.report.sources import Run, SourceError
+from experiments.rundir.layout import FINAL_ARCH as ARCH
+from experiments.rundir.layout import FINAL_DIR
+from experiments.rundir.layout import FINAL_EXPORT as EXPORT
+from experiments.rundir.layout import FINAL_METRICS as METRICS
+from experiments.rundir.layout import FINAL_WEIGHTS as WEIGHTS
+from experiments.rundir.run_dir import RunDir, SourceError
 from models.counting import layer_costs
 
-ARCH = "final/arch.yaml"
-METRICS = "final/metrics.json"
-EXPORT = "final/export.json"
-WEIGHTS = "final/weights.pt"
 TITLE = "## Final model card"
 
 
@@ -27,7 +28,7 @@ def _pick(mapping: dict[str, Any] | None, *keys: str) -> Any:
     return None
 
 
-def _classes(run: Run, export: dict[str, Any] | None, metrics: dict[str, Any] | None) -> int:
+def _classes(run: RunDir, export: dict[str, Any] | None, metrics: dict[str, Any] | None) -> int:
     """From export.json, else metrics.json, else the classifier's rows in final/weights.pt."""
     inputs = (export or {}).get("inputs") or {}
     found = inputs.get("num_classes") or ((metrics or {}).get("data") or {}).get("classes") \
@@ -58,7 +59,7 @@ def _runtime(bench: dict[str, Any]) -> str:
         "litert" in name else name
 
 
-def model_card(run: Run) -> str:
+def model_card(run: RunDir) -> str:
     arch = run.arch(ARCH)
     if arch is None:
         return "\n".join([TITLE, "", not_run("the final training", [ARCH])])
@@ -74,8 +75,8 @@ def model_card(run: Run) -> str:
     rows.append(("**total**", "", "", f"**{params:,}**", f"**{madds:,}**"))
     lines += [table(("layer", "spec", "output (CxHxW)", "params", "MAdds"), rows), ""]
     facts = [("parameters", f"{params:,}"), ("multiply-adds", f"{madds:,}"),
-             ("test accuracy (PyTorch)", num(_pick(metrics, "test_accuracy", "test_acc"))),
-             ("validation accuracy", num(_pick(metrics, "val_accuracy", "val_acc"))),
+             ("test accuracy (PyTorch)", num(_pick(metrics, "test_accuracy"))),
+             ("validation accuracy", num(_pick(metrics, "val_accuracy"))),
              ("predicted latency (ms)", num(_pick(metrics, "predicted_ms", "latency_ms")))]
     if metrics is None:
         lines += [not_run("the final training's metrics", [METRICS]), ""]
@@ -104,7 +105,7 @@ def model_card(run: Run) -> str:
                   "Reproduce a timing: " + "; ".join(f"`{b['command']}`" for e in export["models"].values()
                                                      for b in (e["bench"], e.get("bench_builtin_kernels") or {})
                                                      if "command" in b), ""]
-    files = sorted(p for p in (run.root / "final").iterdir() if p.is_file() and not p.name.startswith("."))
+    files = sorted(p for p in (run.root / FINAL_DIR).iterdir() if p.is_file() and not p.name.startswith("."))
     lines += ["Files in `final/`:", "", table(("file", "size"), ((f"`final/{p.name}`", size(p.stat().st_size))
                                                                   for p in files)), "",
               source(*(f for f in (ARCH, METRICS, EXPORT) if run.has(f)))]

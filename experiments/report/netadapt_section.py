@@ -10,12 +10,11 @@ import pandas as pd
 
 from experiments.report import plots
 from experiments.report.markdown import image, not_run, num, source, table
-from experiments.report.sources import Run, require_columns
+from experiments.report.sources import require_columns
+from experiments.rundir.layout import HISTORY, PLOTS_DIR, RESULT, TRAJECTORY, join
+from experiments.rundir.run_dir import RunDir
 
-TRAJECTORY = "netadapt/trajectory.csv"
-HISTORY = "netadapt/history.csv"
-RESULT = "netadapt/result.json"
-PLOT = "plots/netadapt.png"
+PLOT = join(PLOTS_DIR, "netadapt.png")
 TITLE = "## NetAdapt trajectory"
 
 
@@ -36,7 +35,7 @@ def _scalar_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def netadapt_section(run: Run) -> str:
+def netadapt_section(run: RunDir) -> str:
     traj, hist, result = run.csv(TRAJECTORY), run.csv(HISTORY), run.json(RESULT)
     if traj is None and hist is None and result is None:
         (run.root / PLOT).unlink(missing_ok=True)

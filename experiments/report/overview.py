@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from experiments.report.markdown import num, source, table
-from experiments.report.sources import Run
+from experiments.rundir import layout
+from experiments.rundir.run_dir import RunDir
 
 PHASES = (
-    ("search", ("trials.csv",)),
-    ("references", ("references.csv",)),
-    ("seed", ("seed/metrics.json",)),
-    ("netadapt", ("netadapt/result.json",)),
-    ("final training", ("final/metrics.json",)),
-    ("export", ("final/export.json",)),
+    ("search", (layout.TRIALS,)),
+    ("references", (layout.REFERENCES,)),
+    ("seed", (layout.SEED_METRICS,)),
+    ("netadapt", (layout.RESULT,)),
+    ("final training", (layout.FINAL_METRICS,)),
+    ("export", (layout.FINAL_EXPORT,)),
 )
 
 
-def overview(run: Run) -> str:
+def overview(run: RunDir) -> str:
     name = run.setting("name", default=run.root.name)
-    manifest = run.json("manifest.json") or {}
-    phases = run.json("phases.json") or {}
+    manifest = run.json(layout.MANIFEST) or {}
+    phases = run.json(layout.PHASES) or {}
     lines = [f"# Run report: {name}", ""]
     facts = [("run directory", f"`{run.root}`"), ("created", manifest.get("created", "-")),
              ("git", (manifest.get("git") or {}).get("commit") or "-"),
@@ -27,12 +28,12 @@ def overview(run: Run) -> str:
                       f"{run.setting('data', 'resolution', default='-')} px"),
              ("latency", f"{run.setting('latency', 'source', default='-')} / {run.setting('latency', 'backend', default='-')}, "
                          f"{run.setting('latency', 'threads', default='-')} thread(s)")]
-    lines += [table(("", ""), facts), "", source("config.yaml", "manifest.json"), "", "## Phases", ""]
+    lines += [table(("", ""), facts), "", source(layout.CONFIG, layout.MANIFEST), "", "## Phases", ""]
     rows = []
     for phase, files in PHASES:
         present = all(run.has(f) for f in files)
         seconds = (phases.get(phase.split()[0]) or {}).get("seconds")
         rows.append((phase, "done" if present else "not run", num(seconds, ".0f"), ", ".join(f"`{f}`" for f in files)))
     lines += [table(("phase", "status", "seconds", "output"), rows), "",
-              source("phases.json", *(f for _, files in PHASES for f in files))]
+              source(layout.PHASES, *(f for _, files in PHASES for f in files))]
     return "\n".join(lines)

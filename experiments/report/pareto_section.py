@@ -9,15 +9,15 @@ import pandas as pd
 from experiments.report import plots
 from experiments.report.markdown import image, not_run, num, source, table
 from experiments.report.pareto import pareto_front
-from experiments.report.sources import Run, require_columns
+from experiments.report.sources import require_columns
+from experiments.rundir.layout import PLOTS_DIR, REFERENCES, TRIALS, join
+from experiments.rundir.run_dir import RunDir
 
-TRIALS = "trials.csv"
-REFERENCES = "references.csv"
-PLOT = "plots/pareto.png"
+PLOT = join(PLOTS_DIR, "pareto.png")
 TITLE = "## Accuracy vs latency: searched children, Pareto front, references"
 
 
-def pareto_section(run: Run) -> str:
+def pareto_section(run: RunDir) -> str:
     trials, refs = run.csv(TRIALS), run.csv(REFERENCES)
     if trials is None and refs is None:
         (run.root / PLOT).unlink(missing_ok=True)
@@ -34,12 +34,12 @@ def pareto_section(run: Run) -> str:
     front = pareto_front(lat.tolist(), acc.tolist())
     if refs is None:
         lines += [not_run("the reference phase", [REFERENCES]), ""]
-        refs = pd.DataFrame(columns=["name", "acc", "latency_ms"])
+        refs = pd.DataFrame(columns=["name", "val_accuracy", "latency_ms"])
     else:
-        require_columns(refs, REFERENCES, ("name", "acc", "latency_ms"))
+        require_columns(refs, REFERENCES, ("name", "val_accuracy", "latency_ms"))
     plots.pareto(lat, acc, front, refs["name"].astype(str).tolist(),
                  pd.to_numeric(refs["latency_ms"], errors="coerce").to_numpy(dtype=float),
-                 pd.to_numeric(refs["acc"], errors="coerce").to_numpy(dtype=float), run.root / PLOT)
+                 pd.to_numeric(refs["val_accuracy"], errors="coerce").to_numpy(dtype=float), run.root / PLOT)
     lines += [image(PLOT, "accuracy vs latency"), "",
               f"Accuracy is the validation accuracy after the child training recipe; latency is the configured "
               f"latency model's figure. {len(children)} finished children, {len(front)} on the Pareto front.", ""]
@@ -50,7 +50,7 @@ def pareto_section(run: Run) -> str:
                   table([*cols, "arch"], ([num(r[c], "d" if c == "index" else ".4f") for c in cols] + [f"`{r['arch']}`"]
                                           for _, r in rows.iterrows())), ""]
     if len(refs):
-        cols = [c for c in ("acc", "test_acc", "latency_ms", "params", "madds") if c in refs.columns]
+        cols = [c for c in ("val_accuracy", "test_accuracy", "latency_ms", "params", "madds") if c in refs.columns]
         lines += ["References trained with the child recipe:", "",
                   table(["name", *cols], ([r["name"]] + [num(r[c], "," if c in ("params", "madds") else ".4f")
                                                          for c in cols] for _, r in refs.iterrows())), ""]

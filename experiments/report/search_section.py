@@ -7,10 +7,11 @@ import pandas as pd
 
 from experiments.report import plots
 from experiments.report.markdown import image, not_run, num, source, table
-from experiments.report.sources import Run, require_columns
+from experiments.report.sources import require_columns
+from experiments.rundir.layout import PLOTS_DIR, TRIALS, join
+from experiments.rundir.run_dir import RunDir
 
-TRIALS = "trials.csv"
-PLOT = "plots/search.png"
+PLOT = join(PLOTS_DIR, "search.png")
 TITLE = "## Search: reward and controller entropy over time"
 
 
@@ -36,7 +37,7 @@ def _by_suggestion(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def search_section(run: Run) -> str:
+def search_section(run: RunDir) -> str:
     trials = run.csv(TRIALS)
     if trials is None:
         (run.root / PLOT).unlink(missing_ok=True)

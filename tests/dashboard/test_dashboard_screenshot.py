@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 
 import pytest
+from dashboard_browser import HeadlessChromium
 from PIL import Image
 
-from dashboard_browser import HeadlessChromium
-from experiments.config import RayConfig
-from experiments.ray_runtime import RayRuntime, token_auth_enabled
+from experiments.config.schema import RayConfig
+from experiments.ray_jobs.runtime import RayRuntime, token_auth_enabled
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 JOB_SCRIPT = Path(__file__).with_name("dashboard_tune_job.py")

@@ -15,9 +15,9 @@ import yaml
 from exp_helpers import BASE, write_config
 
 from experiments.cli import main
-from experiments.config import Config, load_config, validate_config
-from experiments.errors import ConfigError
-from experiments.overrides import apply_overrides, parse_override
+from experiments.config.errors import ConfigError
+from experiments.config.overrides import apply_overrides, parse_override
+from experiments.config.schema import Config, load_config, validate_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "experiments" / "configs"
 Mutation = Callable[[dict[str, Any]], None]
@@ -54,6 +54,7 @@ MALFORMED: list[tuple[str, Mutation, str]] = [
     ("dataset path not given", _set("data.kind", "cifar10"), "data.path"),
     ("unknown space name", _set("space", "mnv9-tiny"), "space"),
     ("unknown backend", _set("latency.backend", "tpu"), "latency.backend"),
+    ("backend a run cannot time with", _set("latency.backend", "onnxruntime"), "latency.backend"),
     ("zero budget", _set("search.children", 0), "search.children"),
     ("unknown data kind", _set("data.kind", "imagenet"), "data.kind"),
     ("resolution not an int", _set("data.resolution", "big"), "data.resolution"),
@@ -201,7 +202,7 @@ def test_validate_checks_latency_table(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_latency_table_check_is_a_seam(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    from experiments import checks
+    from experiments.config import checks
 
     good = _table(tmp_path / "good.json", 1, "ai-edge-litert 2.3.0", [32])
     monkeypatch.setattr(checks, "LATENCY_TABLE_CHECKS",

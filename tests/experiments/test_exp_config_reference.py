@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from experiments.config_reference import document
+from experiments.config.reference import document
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "config.md"
 
 
 def test_config_reference_is_current() -> None:
     assert DOC.read_text() == document(), (
-        "docs/config.md is stale: run `.venv/bin/python -m experiments.config_reference > docs/config.md`")
+        "docs/config.md is stale: run `.venv/bin/python -m experiments.config.reference > docs/config.md`")
 
 
 def test_reference_names_every_section_and_a_nested_key() -> None:

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from experiments.config import DataConfig
+from experiments.config.errors import DataError
+from experiments.config.schema import DataConfig
 from experiments.data import load_data
 from experiments.data.cifar10 import read_cifar10
 from experiments.data.embedded import CLASSES, embedded_bundle, generate
 from experiments.data.loader import BatchLoader
 from experiments.data.npz import read_npz
-from experiments.errors import DataError
 
 
 def _hashes(images: np.ndarray) -> set[str]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments.config import RayConfig
-from experiments.ray_runtime import RayRuntime
+from experiments.config.schema import RayConfig
+from experiments.ray_jobs.runtime import RayRuntime
 
 
 @pytest.mark.ray

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from exp_helpers import write_config
 
-from experiments.config import load_config
-from experiments.errors import RunDirError
-from experiments.rundir import RunDir
+from experiments.config.errors import RunDirError
+from experiments.config.schema import load_config
+from experiments.rundir import layout
+from experiments.rundir.run_dir import RunDir
 from models import atomic
 
 
@@ -23,8 +24,8 @@ def test_create_writes_config_and_manifest(tmp_path: Path) -> None:
     assert manifest["versions"]["torch"] and manifest["seeds"] == {"seed": 0}
     assert manifest["device"]["cpu_cores"] >= 1 and manifest["device"]["cpu_model"]
     assert "commit" in manifest["git"] and manifest["latency_table"] is None
-    reopened, saved = RunDir.open(run.root)
-    assert saved == cfg and reopened == run
+    reopened = RunDir.open(run.root)
+    assert reopened.config() == cfg and reopened == run
 
 
 def test_existing_dir_needs_resume_and_same_config(tmp_path: Path) -> None:
@@ -70,3 +71,26 @@ def test_atomic_path_removes_temp_on_error(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
     atomic.save_torch(target, {"w": 1})
     assert target.is_file() and list(tmp_path.iterdir()) == [target]
+
+
+def test_resume_checks_the_layout_version(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    run = RunDir.create(load_config(path))
+    manifest = json.loads(run.path("manifest.json").read_text())
+    assert manifest["layout_version"] == layout.LAYOUT_VERSION
+    del manifest["layout_version"]  # a run written before layout versions were recorded: same file names
+    atomic.write_json(run.path("manifest.json"), manifest)
+    RunDir.create(load_config(path), resume=True)
+    manifest = json.loads(run.path("manifest.json").read_text())
+    assert manifest["layout_version"] == layout.LAYOUT_VERSION
+    atomic.write_json(run.path("manifest.json"), {**manifest, "layout_version": layout.LAYOUT_VERSION + 1})
+    with pytest.raises(RunDirError, match="start a new run name"):
+        RunDir.create(load_config(path), resume=True)
+
+
+def test_open_refuses_what_is_not_a_run_directory(tmp_path: Path) -> None:
+    with pytest.raises(RunDirError, match="is not a run directory"):
+        RunDir.open(tmp_path)
+    (tmp_path / "config.yaml").write_text("- a list\n")
+    with pytest.raises(RunDirError, match="holds no mapping"):
+        RunDir.open(tmp_path)

@@ -9,10 +9,17 @@ import pytest
 import torch
 from exp_helpers import TINY_ARCH
 
-from experiments.config import TrainingConfig
+from experiments.config.schema import TrainingConfig
 from experiments.data.embedded import embedded_bundle
-from experiments.training import (EpochReport, TrainingDiverged, budget_steps, evaluate, lr_factor, make_loader,
-                                  train)
+from experiments.training.loop import (
+    EpochReport,
+    TrainingDiverged,
+    budget_steps,
+    evaluate,
+    lr_factor,
+    make_loader,
+    train,
+)
 from models import build_model, resolve_arch
 
 

@@ -7,8 +7,8 @@ import hashlib
 import shlex
 
 import pytest
-
 from adb_fake_helpers import calls, install_fake_adb, preinstall_binary
+
 from latency.adb import AdbDevice, core_mask, parse_benchmark_output, present_cores
 from latency.errors import LatencyError
 

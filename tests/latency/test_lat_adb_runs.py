@@ -1,17 +1,17 @@
 """Runs with `latency.backend: adb`: the config's phone fields, a phone table filled lazily on the
-phone through experiments.latency_source, live whole-model timing on the phone (also of NetAdapt's
+phone through experiments.rundir.latency_source, live whole-model timing on the phone (also of NetAdapt's
 final model), and another phone's table refused."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-
 from adb_fake_helpers import bench_calls, calls, host_binary, install_fake_adb, preinstall_binary
 from latency_helpers import TINY_ARCH
-from experiments.config import load_config
-from experiments.errors import ConfigError
-from experiments.latency_source import latency_model
+
+from experiments.config.errors import ConfigError
+from experiments.config.schema import load_config
+from experiments.rundir.latency_source import latency_model
 from latency.adb_measure import AdbLiveLatency, Phone, phone_settings
 from latency.errors import LatencyError
 from latency.keys import arch_keys
@@ -99,17 +99,14 @@ def test_live_source_times_whole_models_on_the_phone(phone) -> None:
 
 
 def test_final_models_live_latency_is_timed_on_the_phone(phone, tmp_path) -> None:
-    from experiments.netadapt_runner import FINAL, _live_bench
+    from experiments.phases.netadapt import _live_bench
+    from experiments.rundir.layout import FINAL_WEIGHTS
+    from experiments.rundir.run_dir import RunDir
 
-    weights = tmp_path / FINAL / "weights.pt"
+    weights = tmp_path / FINAL_WEIGHTS
     weights.parent.mkdir()
     torch.save(build_model(TINY_ARCH, num_classes=10).state_dict(), weights)
-
-    class Run:
-        def path(self, *parts: str):
-            return tmp_path.joinpath(*parts)
-
-    record = _live_bench(_config(phone, "latency.source=live"), Run(), 10, TINY_ARCH)
+    record = _live_bench(_config(phone, "latency.source=live"), RunDir(tmp_path), 10, TINY_ARCH)
     assert record["backend"] == "adb" and record["resolution"] == 32 and record["median_ms"] > 0
     [command] = bench_calls(phone)
     assert command.startswith("taskset 40 ") and "--min_secs=3.0" in command

@@ -4,8 +4,8 @@ interruption; and one real end-to-end build of a tiny arch's keys."""
 from __future__ import annotations
 
 import pytest
-
 from latency_helpers import FAST, TINY_ARCH, FakeMeasurer
+
 from latency.build import build_table
 from latency.keys import arch_keys
 from latency.measure import PieceMeasurer

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from latency_helpers import FAST, TINY_ARCH
+
 from experiments.cli import main
 from latency.handmade import int8_conv_chain
 from latency.keys import arch_keys

@@ -7,8 +7,8 @@ import argparse
 import time
 
 import pytest
-
 from latency_helpers import FAST, TINY_ARCH
+
 from experiments.cli import main
 from experiments.commands.latency import REFERENCE_NAMES, sampled_archs
 from latency.errors import LatencyError

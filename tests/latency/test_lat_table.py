@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
-
 from latency_helpers import FAST, TINY_ARCH, FakeMeasurer
+
 from latency.calibration import fit_calibration
 from latency.errors import LatencyError
 from latency.keys import arch_keys

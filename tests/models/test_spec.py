@@ -6,8 +6,8 @@ import dataclasses
 import random
 
 import pytest
-
 from random_specs import random_arch
+
 from models.references import REFERENCES, resolve_arch
 from models.spec import ArchSpec, BlockSpec, SpecError, make_divisible
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from netadapt_helpers import TINY_SEED, write_config
 
 from experiments.cli import main
-from netadapt_helpers import TINY_SEED, write_config
 
 
 @pytest.mark.parametrize(("extra", "message"), [

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from cli_process import run_cli
 from netadapt_helpers import TINY_SEED, comparable_history, write_config
+
 
 def hwnas(config: Path, *args: str, kill_mid_iteration: Path | None = None) -> tuple[int, str, dict | None]:
     """Run `hwnas netadapt`; with `kill_mid_iteration` (a state.json), SIGKILL its process group once
@@ -75,7 +75,7 @@ def test_kill_9_mid_iteration_then_resume_equals_an_uninterrupted_run(tmp_path: 
     assert comparable_history(got["history"]) == comparable_history(expected["history"])
     a = json.loads((whole / "netadapt" / "result.json").read_text())
     b = json.loads((cut / "netadapt" / "result.json").read_text())
-    for key in ("status", "final_arch", "table_ms", "target_ms", "iterations", "loop_val_acc", "val_acc", "test_acc"):
+    for key in ("status", "final_arch", "table_ms", "target_ms", "iterations", "loop_val_accuracy", "val_accuracy", "test_accuracy"):
         assert b[key] == a[key], key
     history = pd.read_csv(cut / "netadapt" / "history.csv")
     assert len(history) == len(expected["history"]) and history.chosen.sum() == a["iterations"]

@@ -9,17 +9,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from netadapt_helpers import TINY_SEED, comparable_history, config_dict
 
-from experiments.arch_training import is_complete
-from experiments.config import validate_config
+from experiments.config.schema import validate_config
 from experiments.data import load_data
-from experiments.netadapt_jobs import LocalJobs
-from experiments.netadapt_runner import finetune_recipe, run_netadapt
-from experiments.netadapt_seed import prepare_seed
-from experiments.rundir import RunDir
+from experiments.phases.netadapt import finetune_recipe, run_netadapt
+from experiments.phases.seed import prepare_seed
+from experiments.rundir.run_dir import RunDir
+from experiments.training.finetune import LocalJobs
 from latency.predict import MaddsLatency
 from models import ArchSpec
-from netadapt_helpers import TINY_SEED, comparable_history, config_dict
 
 SEED = ArchSpec.from_str(TINY_SEED)
 
@@ -62,8 +61,8 @@ def test_runner_end_to_end_and_resume_of_the_final_phase(tmp_path: Path) -> None
     trajectory = pd.read_csv(run.path("netadapt", "trajectory.csv"))
     assert list(trajectory.latency_ms)[-1] == pytest.approx(result["table_ms"])
     metrics = json.loads(run.path("final", "metrics.json").read_text())
-    assert {"test_acc", "val_acc", "predicted_ms", "params", "madds"} <= set(metrics)
-    assert metrics["steps"] == cfg.netadapt.final_steps and metrics["val_acc"] == result["val_acc"]
+    assert {"test_accuracy", "val_accuracy", "predicted_ms", "params", "madds"} <= set(metrics)
+    assert metrics["steps"] == cfg.netadapt.final_steps and metrics["val_accuracy"] == result["val_accuracy"]
     assert ArchSpec.load(run.path("final", "arch.yaml")).to_str() == result["final_arch"]
     state = json.loads(run.path("netadapt", "state.json").read_text())
     assert Path(state["current"]["weights"]).is_file()
@@ -78,7 +77,7 @@ def test_runner_end_to_end_and_resume_of_the_final_phase(tmp_path: Path) -> None
     again = run_netadapt(cfg, run, data, latency, SEED, weights, resume=True, run_jobs=never, log=lines.append)
     assert run.path("final", "weights.pt").stat().st_mtime_ns == before
     assert any("final training skipped" in line for line in lines)
-    assert again["final_arch"] == result["final_arch"] and again["test_acc"] == result["test_acc"]
+    assert again["final_arch"] == result["final_arch"] and again["test_accuracy"] == result["test_accuracy"]
 
 
 def test_a_loop_that_stops_short_is_reported_as_such(tmp_path: Path) -> None:
@@ -88,11 +87,11 @@ def test_a_loop_that_stops_short_is_reported_as_such(tmp_path: Path) -> None:
                           run_jobs=local(cfg, data, []))
     assert result["status"] == "max_iterations" and not result["target_met"]
     assert result["iterations"] == 1 and result["table_ms"] > result["target_ms"]
-    assert is_complete(run, "final") and result["final"] == "retrain"
+    assert run.is_complete("final") and result["final"] == "retrain"
 
 
 def test_resume_refuses_another_seed(tmp_path: Path) -> None:
-    from experiments.errors import RunDirError
+    from experiments.config.errors import RunDirError
 
     cfg, run, data, latency, weights = setup(tmp_path, netadapt={"max_iterations": 1})
     run_netadapt(cfg, run, data, latency, SEED, weights, resume=False, log=lambda _: None,
@@ -107,7 +106,7 @@ def test_resume_refuses_another_seed(tmp_path: Path) -> None:
 
 @pytest.mark.ray
 def test_ray_tasks_give_the_same_history_as_in_process_jobs(tmp_path: Path) -> None:
-    from experiments.ray_runtime import RayRuntime
+    from experiments.ray_jobs.runtime import RayRuntime
 
     cfg, run, data, latency, weights = setup(tmp_path / "local", netadapt={"max_iterations": 2})
     expected = run_netadapt(cfg, run, data, latency, SEED, weights, resume=False, log=lambda _: None,
@@ -120,5 +119,5 @@ def test_ray_tasks_give_the_same_history_as_in_process_jobs(tmp_path: Path) -> N
     state = json.loads(run.path("netadapt", "state.json").read_text())
     state2 = json.loads(run2.path("netadapt", "state.json").read_text())
     assert comparable_history(state2["history"]) == comparable_history(state["history"])
-    assert got["final_arch"] == expected["final_arch"] and got["test_acc"] == expected["test_acc"]
+    assert got["final_arch"] == expected["final_arch"] and got["test_accuracy"] == expected["test_accuracy"]
     assert Path(state2["current"]["weights"]).is_file() and str(tmp_path / "ray") in state2["current"]["weights"]

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from cli_process import run_cli
 
 SPACE = """\

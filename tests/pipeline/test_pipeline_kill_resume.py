@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from pipeline_helpers import hwnas_run, tiny_config
 
 

@@ -11,19 +11,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.config import validate_config
-from experiments.pipeline import PHASES, Pipeline, PipelineError, default_references, pick_seed
-from experiments.rundir import RunDir
+from experiments.config.schema import validate_config
+from experiments.phases.pipeline import PHASES, Pipeline
+from experiments.phases.references import default_references
+from experiments.phases.seed import SeedError, pick_searched
+from experiments.rundir.run_dir import RunDir
 
 
 def test_pick_seed_by_reward_or_accuracy_among_finished_children() -> None:
     trials = pd.DataFrame({"index": [0, 1, 2, 3], "status": ["ok", "ok", "failed", "ok"],
                            "reward": [0.50, 0.61, 0.99, 0.58], "accuracy": [0.70, 0.60, 0.99, 0.65],
                            "arch": ["a", "b", "c", "d"], "latency_ms": [1.0, 0.5, 0.1, 0.8]})
-    assert pick_seed(trials, "best_reward")["arch"] == "b"
-    assert pick_seed(trials, "best_accuracy")["arch"] == "a"
-    with pytest.raises(PipelineError, match="no searched child finished"):
-        pick_seed(trials[trials["status"] == "failed"], "best_reward")
+    assert pick_searched(trials, "best_reward")["arch"] == "b"
+    assert pick_searched(trials, "best_accuracy")["arch"] == "a"
+    with pytest.raises(SeedError, match="no searched child finished"):
+        pick_searched(trials[trials["status"] == "failed"], "best_reward")
 
 
 def test_default_references_follow_the_space_family() -> None:

@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 import torch
+from report_helpers import CLASSES, TINY, make_run, tiny_weights
 
-from experiments import deploy
-from experiments.config import DataConfig, TrainingConfig
+from experiments.phases import export as deploy
+from experiments.config.errors import DataError, RunDirError
+from experiments.config.schema import DataConfig, TrainingConfig
 from experiments.data import load_data
 from experiments.data.types import DataBundle
-from experiments.errors import DataError, RunDirError
-from experiments.manifest import file_sha256
 from experiments.report import build_report
-from experiments.training import evaluate, make_loader
+from experiments.rundir.manifest import file_sha256
+from experiments.training.loop import evaluate, make_loader
 from latency.measure import BenchSettings
-from report_helpers import CLASSES, TINY, make_run, tiny_weights
 
 QUICK = BenchSettings(threads=1, warmup_s=0.05, min_runs=10, min_time_s=0.05)
 

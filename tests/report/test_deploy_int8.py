@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from report_helpers import CLASSES, TINY, make_run
 
-from experiments import deploy
-from experiments.config import DataConfig
+from experiments.phases import export as deploy
+from experiments.config.schema import DataConfig
 from experiments.data import load_data
 from experiments.report import build_report
 from latency.export import tflite_ops
 from latency.measure import BenchSettings
-from report_helpers import CLASSES, TINY, make_run
 
 
 def test_int8_export_is_quantized_and_its_agreement_reported(tmp_path: Path) -> None:

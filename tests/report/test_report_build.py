@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from report_helpers import FRONT, PNG_MAGIC, make_run, write_json
 
 from experiments.cli import main
 from experiments.report import build_report
-from report_helpers import FRONT, PNG_MAGIC, make_run, write_json
 
 PLOTS = ("search.png", "pareto.png", "netadapt.png", "latency.png")
 HEADINGS = ("# Run report: synthetic", "## Phases", "## Search: reward and controller entropy over time",
@@ -134,7 +134,7 @@ def test_wrong_columns_are_named(tmp_path: Path) -> None:
     write_json(run / "x.json", {})
     (run / "references.csv").write_text("label,score\na,1\n")
     text = build_report(run).read_text()
-    assert "`references.csv` has no column(s) name, acc, latency_ms" in text
+    assert "`references.csv` has no column(s) name, val_accuracy, latency_ms" in text
 
 
 def test_cli_rebuilds_and_rejects_a_non_run_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -150,7 +150,7 @@ def test_cli_rebuilds_and_rejects_a_non_run_dir(tmp_path: Path, capsys: pytest.C
 
 def test_model_card_reads_the_class_count_from_the_weights(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", export=False)
-    write_json(run / "final/metrics.json", {"test_acc": 0.61, "val_acc": 0.6, "predicted_ms": 2.2})
+    write_json(run / "final/metrics.json", {"test_accuracy": 0.61, "val_accuracy": 0.6, "predicted_ms": 2.2})
     card = section(build_report(run).read_text(), "## Final model card")
     assert "Input 32x32x3, 10 classes." in card and "| test accuracy (PyTorch) | 0.6100 |" in card
     assert "**not run**: the export" in card

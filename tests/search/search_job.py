@@ -12,11 +12,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT)]
 
-from experiments.config import validate_config  # noqa: E402
+from experiments.config.schema import validate_config  # noqa: E402
 from experiments.data import load_data  # noqa: E402
-from experiments.ray_runtime import RayRuntime  # noqa: E402
-from experiments.rundir import RunDir  # noqa: E402
-from experiments.search_driver import run_search  # noqa: E402
+from experiments.phases.search import run_search  # noqa: E402
+from experiments.ray_jobs.runtime import RayRuntime  # noqa: E402
+from experiments.rundir.run_dir import RunDir  # noqa: E402
 from latency.predict import MaddsLatency  # noqa: E402
 
 

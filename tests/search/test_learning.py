@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from experiments.config import SearchConfig
-from experiments.search_driver import controller_settings
-from experiments.spaces import resolve_space
+from experiments.config.schema import SearchConfig
+from experiments.config.spaces import resolve_space
+from experiments.phases.search import controller_settings
 from search.controller import Controller
 from search.policy import PolicyGradient
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from cli_process import run_cli
+
 from models.spec import ArchSpec
 
 CHILDREN = 8

@@ -9,16 +9,17 @@ import math
 import pandas as pd
 import pytest
 import yaml
+from search_job import tiny_config
 
 from experiments.cli import main
-from experiments.config import validate_config
-from experiments.errors import ConfigError
-from experiments.rundir import RunDir
-from experiments.search_driver import (TARGET_FILE, TRIAL_COLUMNS, TRIALS_FILE, build_searcher, checkpoint,
-                                       reward_target, run_search, trials_frame)
-from experiments.spaces import resolve_space
+from experiments.config.errors import ConfigError
+from experiments.config.schema import validate_config
+from experiments.config.spaces import resolve_space
+from experiments.phases.search import TRIAL_COLUMNS, build_searcher, checkpoint, reward_target, run_search, trials_frame
+from experiments.rundir.layout import REWARD_TARGET as TARGET_FILE
+from experiments.rundir.layout import TRIALS as TRIALS_FILE
+from experiments.rundir.run_dir import RunDir
 from latency.predict import MaddsLatency
-from search_job import tiny_config
 
 LATENCY = MaddsLatency(32, num_classes=10)
 
@@ -118,7 +119,7 @@ def test_resuming_a_finished_search_trains_nothing_and_returns_the_top_rows(tmp_
     def no_tune(*args: object) -> None:
         raise AssertionError("a finished search must not start Tune")
 
-    monkeypatch.setattr("experiments.search_driver._tune", no_tune)
+    monkeypatch.setattr("experiments.phases.search.tune_children", no_tune)
     lines: list[str] = []
     top = run_search(cfg, run, None, no_latency, resume=True, log=lines.append)  # type: ignore[arg-type]
     assert [row["index"] for row in top] == [t["index"] for t in searcher.best(5)]

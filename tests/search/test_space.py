@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from experiments.spaces import resolve_space, space_names
+from experiments.config.spaces import resolve_space, space_names
 from models.counting import count_madds
 from models.references import REFERENCES
 from models.spec import IN_CHANNELS, ArchSpec, BlockSpec

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from experiments.spaces import resolve_space
+from experiments.config.spaces import resolve_space
 from models.counting import count_madds
 from models.spec import ArchSpec
 from search.policy import PolicyConfig

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.spaces import resolve_space
+from experiments.config.spaces import resolve_space
 from models.counting import count_madds
 from search.rewards import make_reward
 from search.tune_searcher import ControllerSearcher

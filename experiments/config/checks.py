@@ -15,16 +15,16 @@ from pathlib import Path
 
 import torch
 
-from experiments.config import Config, LatencyConfig
+from experiments.config.errors import ConfigError, DataError
+from experiments.config.schema import Config, LatencyConfig
 from experiments.data import DataBundle, load_data
-from experiments.errors import ConfigError, DataError
 from latency.errors import LatencyError
 from latency.table import LatencyTable
 
 TableCheck = Callable[[Path, LatencyConfig], list[str]]
 
 
-RUNTIME_PREFIX = {"litert": "ai-edge-litert", "onnxruntime": "onnxruntime", "adb": "benchmark_model"}
+RUNTIME_PREFIX = {"litert": "ai-edge-litert", "adb": "benchmark_model"}
 
 
 def table_metadata_check(path: Path, cfg: LatencyConfig) -> list[str]:

@@ -1,7 +1,7 @@
 """The config reference (docs/config.md) rendered from the schema itself, so the documentation of
 every key, its type, bounds, default and meaning cannot drift from what `hwnas validate` enforces.
 
-`python -m experiments.config_reference > docs/config.md` regenerates it; a test checks the file is
+`python -m experiments.config.reference > docs/config.md` regenerates it; a test checks the file is
 current.
 """
 
@@ -15,12 +15,12 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from experiments.config import Config
+from experiments.config.schema import Config
 
 HEADER = """# Config reference
 
 Every key of a run config (`experiments/configs/*.yaml`), generated from the schema in
-`experiments/config.py` by `python -m experiments.config_reference`. Unknown keys are rejected;
+`experiments/config/schema.py` by `python -m experiments.config.reference`. Unknown keys are rejected;
 `hwnas validate CONFIG` reports every problem at once with its YAML path; any key can be set on the
 command line as `dotted.key=value` (YAML-typed). `hwnas validate CONFIG --print` shows a config with
 every default written out.

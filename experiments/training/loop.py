@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from experiments.config import TrainingConfig
+from experiments.config.schema import TrainingConfig
 from experiments.data.loader import BatchLoader
 from experiments.data.types import DataBundle, Split
 

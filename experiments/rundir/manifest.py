@@ -15,12 +15,12 @@ from typing import Any
 
 import torch
 
-from experiments.config import Config
+from experiments.config.schema import Config
 from latency.fingerprint import cpu_model
 
 PACKAGES = ("hwnas", "torch", "numpy", "pydantic", "ray", "ai-edge-litert", "litert-torch", "onnx",
             "onnxruntime", "pandas", "pillow", "pyyaml")
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def package_versions() -> dict[str, str | None]:

@@ -17,14 +17,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from experiments.arch_training import METRICS_FILE, is_complete, save_trained
-from experiments.config import Config, TrainingConfig
+from experiments.config.errors import RunDirError
+from experiments.config.schema import Config, TrainingConfig
 from experiments.data import DataBundle
-from experiments.errors import RunDirError
-from experiments.latency_source import configured_phone
-from experiments.netadapt_jobs import RayJobs, load_weights
-from experiments.rundir import RunDir
-from experiments.training import evaluate, make_loader, seed_everything, train
+from experiments.rundir import layout
+from experiments.rundir.latency_source import configured_phone
+from experiments.rundir.run_dir import RunDir
+from experiments.training.arch import save_trained
+from experiments.training.loop import evaluate, make_loader, seed_everything, train
+from experiments.training.weights import load_trained
 from latency.export import arch_input_shape, tflite_bytes
 from latency.litert_bench import benchmark_tflite
 from latency.predict import LatencyModel
@@ -33,12 +34,8 @@ from netadapt.history import history_frame, trajectory_frame
 from netadapt.loop import LoopConfig, NetAdaptLoop, RunJobs
 from netadapt.state import StateError, load_state
 
-WORKDIR = "netadapt"
-STATE = "state.json"
-RESULT = "netadapt/result.json"
-HISTORY = "netadapt/history.csv"
-TRAJECTORY = "netadapt/trajectory.csv"
-FINAL = "final"
+STATE_FILE = "state.json"  # netadapt.loop keeps its state in <workdir>/state.json
+
 Log = Callable[[str], None]
 
 
@@ -60,8 +57,7 @@ def loop_config(cfg: Config, seed_ms: float) -> LoopConfig:
 def make_evaluator(data: DataBundle, training: TrainingConfig) -> Callable[[str, str], float]:
     """(arch, weights path) -> validation accuracy of those weights as saved (BN already calibrated)."""
     def evaluate_weights(arch: str, weights: str) -> float:
-        model = build_model(ArchSpec.from_str(arch), num_classes=data.num_classes, dropout=training.dropout)
-        model.load_state_dict(load_weights(weights))
+        model = load_trained(ArchSpec.from_str(arch), weights, data.num_classes, training.dropout)
         return evaluate(model, make_loader(data, "val", training)).accuracy
     return evaluate_weights
 
@@ -79,26 +75,28 @@ def run_netadapt(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyMod
     na = cfg.netadapt
     if na is None:
         raise ValueError("the config has no netadapt section")
-    if resume and run.path(RESULT).is_file():
-        result = run.read_json(RESULT)
-        log(f"netadapt: {run.path(RESULT)} exists; nothing to do (status {result['status']})")
+    if resume and run.has(layout.RESULT):
+        result = run.read_json(layout.RESULT)
+        log(f"netadapt: {run.path(layout.RESULT)} exists; nothing to do (status {result['status']})")
         return result
     started = time.perf_counter()
     short = finetune_recipe(cfg.train, na.finetune_steps)
     if run_jobs is None:
+        from experiments.ray_jobs.netadapt_tasks import RayJobs  # imports Ray: only when proposals run there
+
         res = cfg.ray.resources_per_trial
         run_jobs = RayJobs(data, short, cfg.data.augment, {"cpu": res.cpu, "gpu": res.gpu},
                            cfg.ray.max_concurrent_trials, log)
-    saved = _saved_state(run.path(WORKDIR, STATE), seed_arch, resume)
+    saved = _saved_state(run.path(layout.NETADAPT_DIR, STATE_FILE), seed_arch, resume)
     seed_ms = saved["seed"]["latency_ms"] if saved else latency(seed_arch)  # a live source would not repeat
-    loop = NetAdaptLoop(run.path(WORKDIR), latency, run_jobs, make_evaluator(data, cfg.train),
+    loop = NetAdaptLoop(run.path(layout.NETADAPT_DIR), latency, run_jobs, make_evaluator(data, cfg.train),
                         loop_config(cfg, seed_ms))
     state = _open_state(loop, seed_arch, seed_weights, saved, log)
     log(f"netadapt: seed {seed_ms:.4f} ms, target {loop.config.target_ms:.4f} ms, delta {loop.config.delta_ms:.4f} ms "
         f"(x{loop.config.decay} per iteration), rule {loop.config.rule}")
     state = loop.run(state)
-    atomic.write_text(run.path(HISTORY), history_frame(state).to_csv(index=False))
-    atomic.write_text(run.path(TRAJECTORY), trajectory_frame(state).to_csv(index=False))
+    atomic.write_text(run.path(layout.HISTORY), history_frame(state).to_csv(index=False))
+    atomic.write_text(run.path(layout.TRAJECTORY), trajectory_frame(state).to_csv(index=False))
     current = state["current"]
     log(f"netadapt: loop {state['status']} after {state['iteration']} iteration(s): {current['latency_ms']:.4f} ms "
         f"(target {loop.config.target_ms:.4f}), val acc {current['acc']:.4f}")
@@ -122,17 +120,17 @@ def run_netadapt(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyMod
         "rel_error": (live["median_ms"] - predicted) / predicted,
         "iterations": state["iteration"],
         "proposals": len(state["history"]),
-        "seed_val_acc": state["history"][0]["acc_before"] if state["history"] else current["acc"],
-        "loop_val_acc": current["acc"],
+        "seed_val_accuracy": state["history"][0]["acc_before"] if state["history"] else current["acc"],
+        "loop_val_accuracy": current["acc"],
         "final": na.final,
-        "val_acc": metrics["val_acc"],
-        "test_acc": metrics["test_acc"],
+        "val_accuracy": metrics["val_accuracy"],
+        "test_accuracy": metrics["test_accuracy"],
         "seconds_this_session": time.perf_counter() - started,
     }
-    run.write_json(RESULT, result)
+    run.write_json(layout.RESULT, result)
     log(f"netadapt: final {current['arch']}: table {predicted:.4f} ms, live {live['median_ms']:.4f} ms "
-        f"({result['rel_error']:+.1%}), val acc {metrics['val_acc']:.4f}, test acc {metrics['test_acc']:.4f}; "
-        f"wrote {run.path(RESULT)}")
+        f"({result['rel_error']:+.1%}), val accuracy {metrics['val_accuracy']:.4f}, test accuracy "
+        f"{metrics['test_accuracy']:.4f}; wrote {run.path(layout.RESULT)}")
     return result
 
 
@@ -174,14 +172,15 @@ def _final_phase(cfg: Config, run: RunDir, data: DataBundle, spec: ArchSpec, wei
     """Long fine-tune from the loop's weights, or retrain from scratch; final/ (metrics.json last)."""
     na = cfg.netadapt
     assert na is not None
-    if is_complete(run, FINAL):
-        log(f"netadapt: {run.path(FINAL)} is complete; final training skipped")
-        return run.read_json(FINAL, METRICS_FILE)
+    if run.is_complete(layout.FINAL_DIR):
+        log(f"netadapt: {run.path(layout.FINAL_DIR)} is complete; final training skipped")
+        return run.read_json(layout.FINAL_METRICS)
     recipe = finetune_recipe(cfg.train, na.final_steps)
     seed_everything(cfg.seed)  # a retrain's initial weights are reproducible too
-    model = build_model(spec, num_classes=data.num_classes, dropout=recipe.dropout)
     if na.final == "long_finetune":
-        model.load_state_dict(load_weights(weights))
+        model = load_trained(spec, weights, data.num_classes, recipe.dropout)
+    else:
+        model = build_model(spec, num_classes=data.num_classes, dropout=recipe.dropout)
     log(f"netadapt: final {na.final.replace('_', ' ')} of {spec.to_str()} for {na.final_steps} steps")
     result = train(model, data, recipe, seed=cfg.seed, augment=cfg.data.augment)
     test = evaluate(model, make_loader(data, "test", recipe))
@@ -189,8 +188,8 @@ def _final_phase(cfg: Config, run: RunDir, data: DataBundle, spec: ArchSpec, wei
         "arch": spec.to_str(),
         "final": na.final,
         "steps": result.steps,
-        "val_acc": result.val_accuracy,
-        "test_acc": test.accuracy,
+        "val_accuracy": result.val_accuracy,
+        "test_accuracy": test.accuracy,
         "val_loss": result.val_loss,
         "test_loss": test.loss,
         "predicted_ms": predicted_ms,
@@ -199,15 +198,14 @@ def _final_phase(cfg: Config, run: RunDir, data: DataBundle, spec: ArchSpec, wei
         "seed": cfg.seed,
         "seconds": result.seconds,
     }
-    save_trained(run, FINAL, spec, model, metrics)
+    save_trained(run, layout.FINAL_DIR, spec, model, metrics)
     return metrics
 
 
 def _live_bench(cfg: Config, run: RunDir, num_classes: int, spec: ArchSpec) -> dict[str, Any]:
     """The trained final model exported to .tflite and timed with the LiteRT interpreter, or on the
     phone for `latency.backend: adb` (the table's settings: threads, runs)."""
-    model = build_model(spec, num_classes=num_classes).eval()
-    model.load_state_dict(load_weights(run.path(FINAL, "weights.pt")))
+    model = load_trained(spec, run.path(layout.FINAL_WEIGHTS), num_classes)
     resolution = cfg.latency.resolution or cfg.data.resolution
     data = tflite_bytes(model, arch_input_shape(resolution))
     timing = {"threads": cfg.latency.threads, "min_runs": cfg.latency.runs, "warmup_s": 1.0, "min_time_s": 3.0}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from search.space import SearchSpace, SpaceError
 
-SPACES_DIR = Path(__file__).parent / "configs" / "spaces"
+SPACES_DIR = Path(__file__).resolve().parents[1] / "configs" / "spaces"
 
 
 def space_names() -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from experiments.config import RayConfig
+from experiments.config.schema import RayConfig
 
 TOKEN_FILE = Path.home() / ".ray" / "auth_token"
 

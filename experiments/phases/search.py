@@ -1,4 +1,4 @@
-"""The block-wise search driver: config -> ControllerSearcher -> Ray Tune children -> run directory.
+"""The search phase: config -> ControllerSearcher -> children as Ray Tune trials -> run directory.
 
 After every completed child the controller state (`controller.pt`, see `search.tune_searcher`) and
 the trials table (`trials.csv`) are written atomically, so a driver killed at any point resumes
@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from experiments.config import Config, SearchConfig
+from experiments.config.schema import Config, SearchConfig
+from experiments.config.spaces import resolve_space
 from experiments.data.types import DataBundle
-from experiments.rundir import RunDir
-from experiments.search_child import run_child
-from experiments.spaces import resolve_space
+from experiments.ray_jobs.search_trials import tune_children
+from experiments.rundir import layout
+from experiments.rundir.run_dir import RunDir
 from models import atomic
 from models.spec import ArchSpec
 from search.policy import PolicyConfig
@@ -38,11 +38,6 @@ from search.rewards import make_reward
 from search.space import SearchSpace
 from search.tune_searcher import ControllerSearcher, LatencyModel
 
-CONTROLLER_FILE = "controller.pt"
-TRIALS_FILE = "trials.csv"
-TOPK_FILE = "topk.yaml"
-BEST_ARCH = "best/arch.yaml"
-TARGET_FILE = "reward_target.json"
 TOP_K = 5
 # column of trials.csv -> key of the child's reward terms (`search.rewards.Reward`)
 REWARD_TERM_COLUMNS = {"reward_kind": "kind", "target_ms": "target_ms", "latency_ratio": "ratio",
@@ -84,7 +79,7 @@ def reward_target(cfg: Config, space: SearchSpace, latency: LatencyModel, run: R
     reward = cfg.search.reward if cfg.search else None
     if reward is None:
         raise ValueError("the config has no search section")
-    path = run.path(TARGET_FILE)
+    path = run.path(layout.REWARD_TARGET)
     if path.is_file():
         saved = json.loads(path.read_text())
         if saved.get("target_ratio") == reward.target_ratio and saved.get("config_target_ms") == reward.target_ms:
@@ -100,7 +95,7 @@ def reward_target(cfg: Config, space: SearchSpace, latency: LatencyModel, run: R
                   "source": f"search.reward.target_ratio {reward.target_ratio} x the space's seed architecture",
                   "config_target_ms": None, "target_ratio": reward.target_ratio, "seed_arch": seed.to_str(),
                   "seed_ms": seed_ms}
-    run.write_json(TARGET_FILE, record)
+    run.write_json(layout.REWARD_TARGET, record)
     log(f"search: reward target {record['target_ms']:.4f} ms ({record['source']}"
         + (f": {record['seed_ms']:.4f} ms)" if "seed_ms" in record else ")"))
     return float(record["target_ms"])
@@ -122,9 +117,9 @@ def trials_frame(searcher: ControllerSearcher) -> pd.DataFrame:
 
 def checkpoint(run: RunDir, searcher: ControllerSearcher) -> None:
     """Controller state and trials table, each written atomically."""
-    with atomic.atomic_path(run.path(CONTROLLER_FILE)) as tmp:
+    with atomic.atomic_path(run.path(layout.CONTROLLER)) as tmp:
         searcher.save(str(tmp))
-    atomic.write_text(run.path(TRIALS_FILE), trials_frame(searcher).to_csv(index=False))
+    atomic.write_text(run.path(layout.TRIALS), trials_frame(searcher).to_csv(index=False))
 
 
 def write_results(run: RunDir, searcher: ControllerSearcher) -> list[dict[str, Any]]:
@@ -132,9 +127,9 @@ def write_results(run: RunDir, searcher: ControllerSearcher) -> list[dict[str, A
     checkpoint(run, searcher)
     top = [{"arch": t["arch"], "reward": t["reward"], "accuracy": t["accuracy"], "latency_ms": t["latency_ms"],
             "index": t["index"]} for t in searcher.best(TOP_K)]
-    run.write_yaml(TOPK_FILE, top)
+    run.write_yaml(layout.TOPK, top)
     if top:
-        atomic.write_text(run.path(BEST_ARCH), ArchSpec.from_str(top[0]["arch"]).to_yaml())
+        atomic.write_text(run.path(layout.BEST_ARCH), ArchSpec.from_str(top[0]["arch"]).to_yaml())
     return top
 
 
@@ -143,47 +138,23 @@ def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel
     """Run (or resume) the search inside an initialised Ray; returns the top-k rows."""
     target_ms = reward_target(cfg, resolve_space(cfg.space), latency, run, log)
     searcher = build_searcher(cfg, latency, target_ms, after_complete=lambda s: checkpoint(run, s))
-    state = run.path(CONTROLLER_FILE)
+    state = run.path(layout.CONTROLLER)
     attempt = 0
     if resume and state.is_file():
         searcher.restore(str(state))
-        attempt = len(list(run.path("ray").glob("search-*")))
+        attempt = len(list(run.path(layout.RAY_DIR).glob("search-*")))
         if searcher.finished():
             log(f"search: finished in an earlier attempt ({len(searcher.trials)} children); nothing to train")
         else:
             log(f"search: resumed with {len(searcher.trials)} children done, {searcher.requeue_pending()} "
                 f"re-issued, {searcher.num_samples - searcher.suggested} still to sample")
     if not searcher.finished():
-        _tune(cfg, run, data, searcher, attempt)
+        tune_children(cfg, run, data, searcher, attempt)
     top = write_results(run, searcher)
     done = sum(t["status"] == "ok" for t in searcher.trials)
     spent = searcher.timings
     log(f"search: {len(searcher.trials)} children ({done} ok); best {top[0]['arch'] if top else 'none'}; "
-        f"wrote {run.path(TRIALS_FILE)}, {run.path(TOPK_FILE)}, {run.path(BEST_ARCH)}")
+        f"wrote {run.path(layout.TRIALS)}, {run.path(layout.TOPK)}, {run.path(layout.BEST_ARCH)}")
     log(f"search: driver seconds in the searcher: sampling {spent['sample_s']:.2f}, latency {spent['latency_s']:.2f}, "
         f"policy updates {spent['update_s']:.2f}, checkpoints {spent['after_complete_s']:.2f}")
     return top
-
-
-def _tune(cfg: Config, run: RunDir, data: DataBundle, searcher: ControllerSearcher, attempt: int) -> None:
-    """One Tune run (`ray/search-<attempt>/`) of the children the searcher still has to give out."""
-    from ray import tune
-
-    assert cfg.search is not None
-    training = cfg.search.child_training
-    trainable = tune.with_resources(
-        tune.with_parameters(run_child, data=data, training=training, augment=cfg.data.augment),
-        {"cpu": cfg.ray.resources_per_trial.cpu, "gpu": cfg.ray.resources_per_trial.gpu},
-    )
-    tuner = tune.Tuner(
-        trainable,
-        # reuse_actors: a finished child's worker process runs the next child, instead of a new process
-        # importing torch for every child (~4 s per child on this machine, see benchmarks/search_overhead.py)
-        tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1, reuse_actors=True,
-                                    max_concurrent_trials=cfg.ray.max_concurrent_trials,
-                                    trial_name_creator=lambda t: f"{t.trial_id}-{t.config['arch']}",
-                                    trial_dirname_creator=lambda t: f"child-{t.trial_id}"),
-        run_config=tune.RunConfig(storage_path=str(Path(run.path("ray")).resolve()), name=f"search-{attempt}",
-                                  verbose=1),
-    )
-    tuner.fit()

@@ -6,15 +6,13 @@ the pipeline."""
 
 from __future__ import annotations
 
-from experiments.config import Config, LatencyConfig
-from experiments.errors import ConfigError
-from experiments.rundir import RunDir
+from experiments.config.schema import Config, LatencyConfig
+from experiments.rundir import layout
+from experiments.rundir.run_dir import RunDir
 from latency.adb_measure import Phone, fingerprint_for, live_for, measurer_for, phone_settings
 from latency.measure import BenchSettings
 from latency.predict import LatencyModel, TableLatency
 from latency.table import LatencyTable
-
-DEFAULT_TABLE = "latency_table.json"
 
 
 def configured_phone(lat: LatencyConfig) -> Phone | None:
@@ -26,16 +24,13 @@ def latency_model(cfg: Config, source: str, run: RunDir, num_classes: int) -> La
     """The configured LatencyModel (LiteRT here, or a phone over adb); `source` names the config
     file in errors."""
     lat = cfg.latency
-    if lat.backend not in ("litert", "adb"):
-        raise ConfigError(source, [f"latency.backend: {lat.backend!r} is not supported by hwnas search yet; "
-                                   f"use litert or adb"])
     phone = configured_phone(lat)
     settings = phone_settings(lat.threads, min_runs=lat.runs) if phone else \
         BenchSettings(threads=lat.threads, min_runs=lat.runs)
     resolution = lat.resolution or cfg.data.resolution
     if lat.source == "live":
         return live_for(phone, resolution, settings, num_classes)
-    path = lat.table or run.path(DEFAULT_TABLE)
+    path = lat.table or run.path(layout.LATENCY_TABLE)
     if path.is_file():
         table = LatencyTable.load(path, device=fingerprint_for(phone, settings))
     else:

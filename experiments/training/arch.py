@@ -3,8 +3,8 @@ pipeline's seed and reference phases, and anything else that trains a whole spec
 
 `train_arch` returns the trained module and a metrics mapping (validation and test accuracy,
 params, multiply-adds, throughput, per-epoch history); `save_trained` writes `arch.yaml`,
-`weights.pt` (a `state_dict`) and `metrics.json` under a prefix of a run directory, metrics last,
-so a present `metrics.json` means the other two are complete.
+`weights.pt` (a `state_dict`) and `metrics.json` under a prefix of a run directory (`rundir.layout`),
+metrics last, so a present `metrics.json` means the other two are complete (`RunDir.is_complete`).
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from experiments.config import TrainingConfig
+from experiments.config.schema import TrainingConfig
 from experiments.data import DataBundle
-from experiments.rundir import RunDir
-from experiments.training import EpochReport, evaluate, make_loader, seed_everything, train
+from experiments.rundir import layout
+from experiments.rundir.run_dir import RunDir
+from experiments.training.loop import EpochReport, evaluate, make_loader, seed_everything, train
+from experiments.training.weights import state_dict_cpu
 from models import build_model, count_madds, count_params
 from models.spec import ArchSpec
-
-METRICS_FILE = "metrics.json"
 
 
 def train_arch(spec: ArchSpec, data: DataBundle, training: TrainingConfig, *, seed: int, augment: bool,
@@ -55,16 +55,8 @@ def train_arch(spec: ArchSpec, data: DataBundle, training: TrainingConfig, *, se
     return model, metrics
 
 
-def state_dict_cpu(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-
-
 def save_trained(run: RunDir, prefix: str, spec: ArchSpec, model: nn.Module, metrics: dict[str, Any]) -> None:
     """Write `<prefix>/arch.yaml`, `<prefix>/weights.pt`, then `<prefix>/metrics.json` (the completion mark)."""
-    run.write_text(f"{prefix}/arch.yaml", spec.to_yaml())
-    run.save_torch(f"{prefix}/weights.pt", state_dict_cpu(model))
-    run.write_json(f"{prefix}/{METRICS_FILE}", metrics)
-
-
-def is_complete(run: RunDir, prefix: str) -> bool:
-    return all(run.path(prefix, name).is_file() for name in ("arch.yaml", "weights.pt", METRICS_FILE))
+    run.write_text(layout.join(prefix, layout.ARCH), spec.to_yaml())
+    run.save_torch(layout.join(prefix, layout.WEIGHTS), state_dict_cpu(model))
+    run.write_json(layout.join(prefix, layout.METRICS), metrics)

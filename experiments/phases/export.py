@@ -27,10 +27,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from experiments.config.errors import DataError, RunDirError
 from experiments.data.loader import BatchLoader
 from experiments.data.types import DataBundle
-from experiments.errors import DataError, RunDirError
-from experiments.manifest import file_sha256
+from experiments.rundir import layout
+from experiments.rundir.manifest import file_sha256
+from experiments.training.weights import WeightsError, load_trained
 from latency.export import (
     arch_input_shape,
     channels_last_module,
@@ -43,11 +45,8 @@ from latency.measure import BenchSettings
 from latency.onnx_bench import benchmark_onnx
 from latency.onnx_bench import runtime_version as onnx_version
 from models import atomic
-from models.builder import build_model
 from models.spec import ArchSpec
 
-EXPORT_FILE = "export.json"
-FILES = {"onnx": "model.onnx", "tflite": "model.tflite", "tflite_int8": "model_int8.tflite"}
 FLOAT_TOLERANCE = 1e-4
 CALIBRATION_IMAGES = 256
 CALIBRATION_BATCH = 32
@@ -65,15 +64,11 @@ class QuantizationError(RuntimeError):
 
 
 def load_model(arch: ArchSpec, weights_path: Path, num_classes: int) -> nn.Module:
-    """`arch` with the `state_dict` in `weights_path` (loaded with weights_only=True), in eval mode."""
-    state = torch.load(weights_path, map_location="cpu", weights_only=True)
-    model = build_model(arch, num_classes=num_classes)
+    """`arch` with the `state_dict` in `weights_path`, in eval mode; a mismatch is a RunDirError."""
     try:
-        model.load_state_dict(state)
-    except (RuntimeError, AttributeError, TypeError) as err:
-        raise RunDirError(f"{weights_path} does not hold a state_dict of {arch.to_str()} with {num_classes} "
-                          f"classes: {str(err).splitlines()[0]}") from err
-    return model.eval()
+        return load_trained(arch, weights_path, num_classes)
+    except WeightsError as err:
+        raise RunDirError(str(err)) from None
 
 
 def test_batches(data: DataBundle) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -211,7 +206,7 @@ def bench_file(fmt: str, path: Path, settings: BenchSettings) -> dict[str, Any]:
 
 def _stored_if_current(out_dir: Path, inputs: dict[str, Any]) -> dict[str, Any] | None:
     """The existing export.json when it was made from `inputs` and every file it lists is unchanged."""
-    path = out_dir / EXPORT_FILE
+    path = out_dir / layout.EXPORT
     if not path.is_file():
         return None
     try:
@@ -258,21 +253,21 @@ def export_final(arch: ArchSpec, weights_path: str | Path, out_dir: str | Path, 
               "bench": bench_settings.to_dict()}
     stored = _stored_if_current(out_dir, inputs)
     if stored is not None:
-        log(f"export: {out_dir / EXPORT_FILE} is up to date; skipped")
+        log(f"export: {out_dir / layout.EXPORT} is up to date; skipped")
         return _checked(stored, out_dir)
     model = load_model(arch, weights_path, num_classes)
     shape = arch_input_shape(resolution)
     paths: dict[str, Path] = {}
     if "onnx" in formats:
-        paths["onnx"] = export_onnx(model, shape, out_dir / FILES["onnx"])
+        paths["onnx"] = export_onnx(model, shape, out_dir / layout.EXPORT_FILES["onnx"])
     if "tflite" in formats:
-        paths["tflite"] = out_dir / FILES["tflite"]
+        paths["tflite"] = out_dir / layout.EXPORT_FILES["tflite"]
         atomic.write_bytes(paths["tflite"], tflite_bytes(model, shape))
     if int8:
         calibration = calibration_images(data, CALIBRATION_IMAGES, seed)
-        paths["tflite_int8"] = out_dir / FILES["tflite_int8"]
+        paths["tflite_int8"] = out_dir / layout.EXPORT_FILES["tflite_int8"]
         atomic.write_bytes(paths["tflite_int8"], int8_tflite_bytes(model, shape, calibration))
-    for fmt, name in FILES.items():
+    for fmt, name in layout.EXPORT_FILES.items():
         if fmt not in paths:  # left by an earlier export with other settings
             (out_dir / name).unlink(missing_ok=True)
     log(f"export: wrote {', '.join(p.name for p in paths.values())} in {out_dir}")
@@ -296,7 +291,7 @@ def export_final(arch: ArchSpec, weights_path: str | Path, out_dir: str | Path, 
         log(f"export: {path.name}: {_parity_text(parity[fmt])}; live median {bench['median_ms']:.3f} ms "
             f"(p10 {bench['p10_ms']:.3f}, p90 {bench['p90_ms']:.3f}, {bench['runs']} runs)")
     record = {"inputs": inputs, "torch_test_accuracy": torch_accuracy, "models": models}
-    atomic.write_json(out_dir / EXPORT_FILE, record)
+    atomic.write_json(out_dir / layout.EXPORT, record)
     return _checked(record, out_dir)
 
 
@@ -305,7 +300,7 @@ def _checked(record: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     failed = [entry["path"] for entry in record["models"].values() if entry["parity"].get("passed") is False]
     if failed:
         raise ParityError(f"{', '.join(failed)} differ from the PyTorch model by more than {FLOAT_TOLERANCE} "
-                          f"(see {out_dir / EXPORT_FILE}); the export is not usable")
+                          f"(see {out_dir / layout.EXPORT}); the export is not usable")
     return record
 
 

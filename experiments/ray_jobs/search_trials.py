@@ -1,4 +1,5 @@
-"""A search child: the Ray Tune function trainable that trains one sampled architecture briefly.
+"""Search children as Ray Tune trials: `tune_children` runs a Tuner driven by the searcher, and
+`run_child` is the function trainable that trains one sampled architecture briefly.
 
 Its config is the searcher's small JSON dict (`arch`, `decisions`, `seed`, `budget`); the data and
 the child training recipe arrive through `tune.with_parameters`. It reports validation accuracy
@@ -18,14 +19,16 @@ from typing import Any
 
 import torch
 from ray import tune
+from ray.tune.search import Searcher
 
-from experiments.config import TrainingConfig
+from experiments.config.schema import Config, TrainingConfig
 from experiments.data.types import DataBundle
-from experiments.training import EpochReport, TrainingDiverged, seed_everything, train
+from experiments.rundir import layout
+from experiments.rundir.run_dir import RunDir
+from experiments.training.loop import EpochReport, TrainingDiverged, seed_everything, train
+from experiments.training.weights import state_dict_cpu
 from models.builder import build_model
 from models.spec import ArchSpec
-
-WEIGHTS_FILE = "weights.pt"
 
 
 def run_child(config: dict[str, Any], *, data: DataBundle, training: TrainingConfig, augment: bool) -> None:
@@ -51,8 +54,30 @@ def run_child(config: dict[str, Any], *, data: DataBundle, training: TrainingCon
         return
     train_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
-        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, Path(tmp) / WEIGHTS_FILE)
+        torch.save(state_dict_cpu(model), Path(tmp) / layout.WEIGHTS)
         tune.report({"accuracy": result.val_accuracy, "val_loss": result.val_loss, "train_loss": result.train_loss,
                      "steps": result.steps, "started_at": started_at, "train_s": train_s,
                      "final": True},
                     checkpoint=tune.Checkpoint.from_directory(tmp))
+
+
+def tune_children(cfg: Config, run: RunDir, data: DataBundle, searcher: Searcher, attempt: int) -> None:
+    """One Tune run (`ray/search-<attempt>/`) of the children the searcher still has to give out."""
+    assert cfg.search is not None
+    training = cfg.search.child_training
+    trainable = tune.with_resources(
+        tune.with_parameters(run_child, data=data, training=training, augment=cfg.data.augment),
+        {"cpu": cfg.ray.resources_per_trial.cpu, "gpu": cfg.ray.resources_per_trial.gpu},
+    )
+    tuner = tune.Tuner(
+        trainable,
+        # reuse_actors: a finished child's worker process runs the next child, instead of a new process
+        # importing torch for every child (~4 s per child on this machine, see benchmarks/search_overhead.py)
+        tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1, reuse_actors=True,
+                                    max_concurrent_trials=cfg.ray.max_concurrent_trials,
+                                    trial_name_creator=lambda t: f"{t.trial_id}-{t.config['arch']}",
+                                    trial_dirname_creator=lambda t: f"child-{t.trial_id}"),
+        run_config=tune.RunConfig(storage_path=str(Path(run.path(layout.RAY_DIR)).resolve()), name=f"search-{attempt}",
+                                  verbose=1),
+    )
+    tuner.fit()

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from experiments.errors import ConfigError
+from experiments.config.errors import ConfigError
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 

@@ -2,10 +2,10 @@
 
 Every section is a pydantic model with `extra="forbid"`, so a typo is an error, not a silently
 ignored key. `load_config` parses a YAML file, applies `key=value` overrides (see
-`experiments.overrides`), and validates everything in one pass: a `ConfigError` lists every problem
+`experiments.config.overrides`), and validates everything in one pass: a `ConfigError` lists every problem
 at once, each with its YAML path (e.g. `search.reward.w`), the bad value and what is allowed.
 Filesystem facts (a dataset path exists, a space name resolves) are checked here as well; reading
-the data and comparing a latency table are left to `experiments.checks.preflight`.
+the data and comparing a latency table are left to `experiments.config.checks.preflight`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from experiments.errors import ConfigError, ConfigIssue, format_pydantic_errors
-from experiments.overrides import apply_overrides
-from experiments.spaces import resolve_space
+from experiments.config.errors import ConfigError, ConfigIssue, format_pydantic_errors
+from experiments.config.overrides import apply_overrides
+from experiments.config.spaces import resolve_space
 from models.references import resolve_arch
 from models.spec import SpecError
+from search.rewards import MNASNET_W, TUNAS_BETA
 from search.space import SpaceError
 
 
@@ -139,8 +140,8 @@ class RewardConfig(Strict):
     target_ms: float | None = Field(None, gt=0, description="latency target in milliseconds")
     target_ratio: float | None = Field(None, gt=0, description="latency target as a share of the space's seed "
                                        "architecture's latency (e.g. 1.0: as fast as the seed)")
-    w: float = Field(-0.07, lt=0, description="soft-constraint exponent (MnasNet -0.07, V3-Small -0.15)")
-    beta: float = Field(-0.10, lt=0, description="TuNAS absolute-reward weight")
+    w: float = Field(MNASNET_W, lt=0, description="soft-constraint exponent (MnasNet -0.07, V3-Small -0.15)")
+    beta: float = Field(TUNAS_BETA, lt=0, description="TuNAS absolute-reward weight")
 
     @model_validator(mode="after")
     def _one_target(self) -> RewardConfig:
@@ -191,12 +192,12 @@ class LatencyConfig(Strict):
     """How latency is obtained: a lookup table, live benchmarks, or the table filled lazily (auto)."""
 
     source: Literal["table", "live", "auto"] = "auto"
-    backend: Literal["litert", "onnxruntime", "adb"] = "litert"
+    backend: Literal["litert", "adb"] = Field("litert", description="litert: the LiteRT interpreter on this "
+                                              "machine; adb: benchmark_model on an Android phone")
     threads: int = Field(1, ge=1)
     resolution: int | None = Field(None, ge=16, le=1024, description="null: the data resolution")
-    table: Path | None = Field(None, description="lookup table (JSON or CSV); created when lazy_fill is on")
+    table: Path | None = Field(None, description="lookup table (a JSON file, see `hwnas latency build`); created when lazy_fill is on")
     lazy_fill: bool = Field(True, description="measure and add missing table entries instead of failing")
-    warmup_runs: int = Field(5, ge=0)
     runs: int = Field(50, ge=1)
     adb_serial: str | None = Field(None, description="adb device serial (backend adb); null: the only phone "
                                    "'adb devices' lists")

@@ -1,0 +1,72 @@
+"""Every path inside a run directory, relative to its root, as one named constant.
+
+Every reader and writer (phases, commands, the report, benchmarks) names files through these
+constants, so the layout lives here and nowhere else; `LAYOUT_VERSION` is recorded in the manifest,
+and a run directory of another layout is refused on resume with what to do.
+
+A trained model lives in a folder (`SEED_DIR`, `FINAL_DIR`) holding `ARCH`, `WEIGHTS` and `METRICS`,
+written in that order: a present metrics file means the other two are complete.
+"""
+
+from __future__ import annotations
+
+LAYOUT_VERSION = 1
+
+# the run as a whole
+CONFIG = "config.yaml"
+MANIFEST = "manifest.json"
+PHASES = "phases.json"
+LATENCY_TABLE = "latency_table.json"
+REPORT = "report.md"
+PLOTS_DIR = "plots"
+
+# a trained model's folder
+ARCH = "arch.yaml"
+WEIGHTS = "weights.pt"
+METRICS = "metrics.json"
+
+# search
+TRIALS = "trials.csv"
+CONTROLLER = "controller.pt"
+TOPK = "topk.yaml"
+BEST_DIR = "best"
+REWARD_TARGET = "reward_target.json"
+RAY_DIR = "ray"
+
+# reference nets
+REFERENCES = "references.csv"
+REFERENCES_DIR = "references"
+
+# seed, NetAdapt, final model, export
+SEED_DIR = "seed"
+NETADAPT_DIR = "netadapt"
+NETADAPT_HISTORY = "history.csv"
+NETADAPT_TRAJECTORY = "trajectory.csv"
+NETADAPT_RESULT = "result.json"
+FINAL_DIR = "final"
+EXPORT = "export.json"
+EXPORT_FILES = {"onnx": "model.onnx", "tflite": "model.tflite", "tflite_int8": "model_int8.tflite"}
+
+
+def join(*parts: str) -> str:
+    """A run-relative path from its parts (always with '/', as recorded in phases.json)."""
+    return "/".join(parts)
+
+
+BEST_ARCH = join(BEST_DIR, ARCH)
+SEED_ARCH, SEED_WEIGHTS, SEED_METRICS = (join(SEED_DIR, f) for f in (ARCH, WEIGHTS, METRICS))
+FINAL_ARCH, FINAL_WEIGHTS, FINAL_METRICS = (join(FINAL_DIR, f) for f in (ARCH, WEIGHTS, METRICS))
+FINAL_EXPORT = join(FINAL_DIR, EXPORT)
+HISTORY = join(NETADAPT_DIR, NETADAPT_HISTORY)
+TRAJECTORY = join(NETADAPT_DIR, NETADAPT_TRAJECTORY)
+RESULT = join(NETADAPT_DIR, NETADAPT_RESULT)
+
+
+def reference_metrics(slug: str) -> str:
+    """One trained reference net's metrics (`references/<slug>.json`)."""
+    return join(REFERENCES_DIR, f"{slug}.json")
+
+
+def final_file(kind: str) -> str:
+    """An exported file of the final model, by kind (`onnx`, `tflite`, `tflite_int8`)."""
+    return join(FINAL_DIR, EXPORT_FILES[kind])
