@@ -10,44 +10,25 @@ import pytest
 from models.spec import ArchSpec
 from netadapt.config import LoopConfig
 from netadapt.history import history_rows
-from netadapt.loop import Job, NetAdaptLoop
+from netadapt.loop import NetAdaptLoop
 from netadapt.proposals import generate
+from netadapt_helpers import SPEC, hand_latency, scripted
 
-# Two blocks, both with an expansion conv (each reads 8 channels and expands to 24).
-SPEC = ArchSpec.from_str("stem_c8_hs-ir_k3_m24_c8_s2_re-ir_k3_m24_c16_s2_se_hs-head_c32_h64_hs")
-
-
-def hand_latency(spec: ArchSpec) -> float:
-    """sum(mid) + 2 x sum(out) "ms": the seed costs 48 + 2 x 24 = 96."""
-    return float(sum(b.mid for b in spec.blocks) + 2 * sum(b.out for b in spec.blocks))
-
-
-# delta 8 ms. By hand, the largest multiple of 8 reaching 96 - 8 = 88 (mid 8 would equal the
-# input width and remove the expansion conv, so it is never proposed):
-#   mid0   24 -> 16: 16 + 24 + 2 x 24     = 88 (cut 8)
-#   mid1   24 -> 16: 24 + 16 + 2 x 24     = 88 (cut 8)
-#   group0 (block 0 out 8): nothing below 8 -> skipped
-#   group1 16 -> 8 : 48 + 2 x (8 + 8)     = 80 (cut 16)
+# delta 8 ms: proposals as computed by hand in `hand_latency`.
 # Control (the unchanged net, fine-tuned alike) 0.80; fine-tuned accuracies, and dAcc/|dLat|:
 #   mid0 0.790 -> -0.010 / 8  = -0.00125
 #   mid1 0.700 -> -0.100 / 8  = -0.0125
 #   group1 0.785 -> -0.015 / 16 = -0.0009375
 # MobileNetV3 rule (largest dAcc/|dLat|): group1. NetAdapt rule (highest accuracy): mid0.
+# The seed's accuracy before any fine-tune (0.30 below) plays no part: against it, mid0 would win.
 ACC = {"control": 0.80, "mid0": 0.790, "mid1": 0.700, "group1": 0.785}
 EXPECTED = {"mid0": (24, 16, 88.0), "mid1": (24, 16, 88.0), "group1": (16, 8, 80.0)}
-
-
-def fake_jobs(jobs: list[Job]):
-    for job in jobs:
-        Path(job.weights_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(job.weights_out).write_text(job.arch)
-        yield job, ACC[job.key]
 
 
 @pytest.mark.parametrize(("rule", "kept"), [("mobilenetv3", "group1"), ("netadapt", "mid0")])
 def test_the_two_rules_keep_the_hand_computed_proposal(tmp_path: Path, rule: str, kept: str) -> None:
     cfg = LoopConfig(target_ms=1.0, delta_ms=8.0, selection=rule, max_iterations=1)
-    loop = NetAdaptLoop(tmp_path, hand_latency, fake_jobs, lambda arch, weights: 0.30, cfg)
+    loop = NetAdaptLoop(tmp_path, hand_latency, scripted(ACC), lambda arch, weights: 0.30, cfg)
     state = loop.run(loop.start(SPEC, tmp_path / "seed.pt"))
     assert state.status == "max_iterations"
     rows = {f"{r.kind}{r.index}": r for r in history_rows(state)}
