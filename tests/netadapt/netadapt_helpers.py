@@ -4,13 +4,16 @@ its hand-made latency and scripted fine-tune results for hand-computed loop test
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from models.spec import ArchSpec
+from netadapt.history import history_rows
 from netadapt.loop import Job, JobFailed
+from netadapt.state import load_state
 
 TINY_SEED = "stem_c16_hs-ir_k3_m32_c16_s2_re-ir_k3_m48_c24_s2_se_hs-ir_k3_m64_c24_s1_hs_res-head_c64_h96_hs"
 
@@ -43,9 +46,10 @@ def write_config(tmp_path: Path, **sections: Any) -> Path:
     return path
 
 
-def comparable_history(rows: list[dict]) -> list[dict]:
-    """History rows without their wall-clock durations."""
-    return [{k: v for k, v in row.items() if k != "duration_s"} for row in rows]
+def comparable_history(state_path: Path) -> list[dict]:
+    """The history rows of a saved state, without their wall-clock durations."""
+    return [{k: v for k, v in dataclasses.asdict(row).items() if k != "duration_s"}
+            for row in history_rows(load_state(state_path))]
 
 
 # Two blocks, both with an expansion conv (each reads 8 channels and expands to 24).
