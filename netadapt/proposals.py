@@ -28,20 +28,27 @@ LatencyFn = Callable[[ArchSpec], float]
 
 
 @dataclass(frozen=True)
-class Proposal:
-    """A narrower spec and what it changes. `key` names it uniquely inside an iteration."""
+class Change:
+    """Which layer a proposal narrows, from which width to which. `key` names it uniquely inside
+    an iteration."""
 
     kind: str  # "mid", "group", "last" or "hidden"
     index: int  # block index (mid), first block of the group (group), 0 (last, hidden)
     width_before: int
     width_after: int
-    spec: ArchSpec
-    latency_before: float
-    latency_after: float
 
     @property
     def key(self) -> str:
         return f"{self.kind}{self.index}"
+
+
+@dataclass(frozen=True)
+class Proposal(Change):
+    """A narrower spec, what it changes and its latency before and after."""
+
+    spec: ArchSpec
+    latency_before: float
+    latency_after: float
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netadapt.config import LoopConfig
+from netadapt.proposals import Change
 
 STATUSES = ("running", "met", "stuck", "max_iterations", "failed")
 
@@ -46,19 +47,11 @@ class Trial:
 
 
 @dataclass(frozen=True)
-class Proposed:
-    """A proposal of an iteration: which layer, from which width to which, its predicted latency."""
+class Proposed(Change):
+    """A proposal of an iteration as recorded: the change, its predicted latency, its fine-tune."""
 
-    kind: str  # "mid", "group", "last" or "hidden"
-    index: int
-    width_before: int
-    width_after: int
     latency_after: float
     trial: Trial
-
-    @property
-    def key(self) -> str:
-        return f"{self.kind}{self.index}"
 
 
 @dataclass(frozen=True)
