@@ -41,11 +41,11 @@ def from_dict(data: Any, workdir: Path | None = None) -> NetAdaptState:
     if not isinstance(data, dict):
         raise StateError(f"a NetAdapt state is a JSON object, not {type(data).__name__}")
     version = data.get("version")
-    if version == 1:
-        return _from_v1(data, workdir or Path("."))
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version not in (1, FORMAT_VERSION):
         raise StateError(f"NetAdapt state format version {version!r} is not one this hwnas reads (1 or "
                          f"{FORMAT_VERSION}): resume it with the hwnas that wrote it, or start a new run name")
+    if version == 1:
+        return _from_v1(data, workdir or Path("."))
     body = {k: v for k, v in data.items() if k != "version"}
     try:
         return _decode(NetAdaptState, body, "state")

@@ -45,7 +45,7 @@ def test_json_round_trip_of_every_record(tmp_path: Path) -> None:
     assert [p.trial.done for p in pending.proposals] == [True, True, False]
 
 
-@pytest.mark.parametrize(("version", "shown"), [(3, "3"), (None, "None"), ("2", "'2'")])
+@pytest.mark.parametrize(("version", "shown"), [(3, "3"), (None, "None"), ("2", "'2'"), (True, "True"), (2.0, "2.0")])
 def test_an_unknown_format_version_is_refused_with_what_to_do(tmp_path: Path, version, shown: str) -> None:
     path = one_iteration(tmp_path).state_path
     data = json.loads(path.read_text())
