@@ -73,7 +73,8 @@ def test_every_width_on_the_grid_is_priced() -> None:
         found = next(p for p in generate(LARGE, counting, delta, step)[0] if p.kind == "mid" and p.index == index)
         grid = [w for w in range(step, LARGE.blocks[index].mid, step) if w != cin]
         assert sorted(set(priced) - {LARGE.blocks[index].mid}) == grid
-        assert found.width_after == max(w for w in grid if madds_ms(with_mid(LARGE, index, w)) <= madds_ms(LARGE) - delta)
+        goal = madds_ms(LARGE) - delta
+        assert found.width_after == max(w for w in grid if madds_ms(with_mid(LARGE, index, w)) <= goal)
         listed = {s.to_str() for s in specs_to_price(LARGE, step)}
         assert LARGE.to_str() in listed
         assert {with_mid(LARGE, index, w).to_str() for w in grid} <= listed

@@ -98,7 +98,8 @@ def test_rising_accuracy_is_judged_against_the_control(tmp_path: Path, rule: str
     _, state = run_one(tmp_path, results, rule)
     assert kept(state) == expected
     rows = {f"{r.kind}{r.index}": r for r in history_rows(state)}
-    assert {k: r.delta_accuracy for k, r in rows.items()} == pytest.approx({"mid0": -0.04, "mid1": -0.12, "group1": -0.06})
+    expected_delta = {"mid0": -0.04, "mid1": -0.12, "group1": -0.06}
+    assert {k: r.delta_accuracy for k, r in rows.items()} == pytest.approx(expected_delta)
     assert {r.control_val_accuracy for r in rows.values()} == {0.64}
 
 

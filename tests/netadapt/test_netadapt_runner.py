@@ -119,7 +119,8 @@ def test_ray_tasks_give_the_same_history_as_in_process_jobs(tmp_path: Path) -> N
     with RayRuntime(cfg2.ray, log=lines.append, log_to_driver=False):
         got = run_netadapt(cfg2, run2, data2, latency2, SEED, weights2, resume=False, log=lines.append)
     assert any(line.startswith("ray: local Ray with 2 CPUs") for line in lines)
-    assert comparable_history(run2.path("netadapt", "state.json")) == comparable_history(run.path("netadapt", "state.json"))
-    state2 = json.loads(run2.path("netadapt", "state.json").read_text())
+    state_path, state_path2 = run.path("netadapt", "state.json"), run2.path("netadapt", "state.json")
+    assert comparable_history(state_path2) == comparable_history(state_path)
+    state2 = json.loads(state_path2.read_text())
     assert got["final_arch"] == expected["final_arch"] and got["test_accuracy"] == expected["test_accuracy"]
     assert Path(state2["current"]["weights"]).is_file() and str(tmp_path / "ray") in state2["current"]["weights"]
