@@ -26,7 +26,7 @@ from experiments.ray_jobs.netadapt_tasks import RayJobs
 from experiments.ray_jobs.runtime import RayRuntime
 from latency.predict import MaddsLatency
 from models import REFERENCES, build_model
-from netadapt.loop import Job, job_seed
+from netadapt.loop import Job, iteration_seed
 from netadapt.proposals import generate
 
 
@@ -50,7 +50,7 @@ def main() -> None:
         parent = Path(tmp) / "parent.pt"
         torch.save(build_model(seed, num_classes=data.num_classes).state_dict(), parent)
         jobs = [Job(0, p.key, seed.to_str(), str(parent), p.spec.to_str(), str(Path(tmp) / f"{p.key}.pt"),
-                    job_seed(0, 0, p.key)) for p in proposals]
+                    iteration_seed(0, 0)) for p in proposals]
         print(f"{len(jobs)} proposals: {', '.join(j.key for j in jobs)}; {args.steps} steps each")
         runners = {w: RayJobs(data, training, True, {"cpu": 1.0}, w, log=lambda _: None) for w in (1, 2)}
         list(runners[2](jobs[:2]))  # warm the workers (imports) before timing

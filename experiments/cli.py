@@ -7,7 +7,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from experiments.commands import arch, bench, demo, export, latency, netadapt, report, run, search, train, validate
+from experiments.commands import (
+    arch,
+    bench,
+    demo,
+    export,
+    latency,
+    netadapt,
+    report,
+    run,
+    search,
+    train,
+    validate,
+)
 from experiments.config.errors import ConfigError, DataError, RunDirError
 from latency.errors import LatencyError
 from models.spec import SpecError

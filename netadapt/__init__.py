@@ -1,1 +1,2 @@
-"""NetAdapt: proposals on specs, selection, the resumable shrinking loop and its history."""
+"""NetAdapt: proposals on specs priced on a width grid, selection against a control, the resumable
+shrinking loop over typed state records, and its history."""

@@ -1,53 +1,44 @@
-"""The NetAdapt loop as a resumable state machine.
+"""The NetAdapt loop as a resumable state machine over `NetAdaptState` records.
 
-Each iteration generates proposals (pure, on specs), hands the unfinished ones to `run_jobs`
-(which narrows, fine-tunes and evaluates them, possibly concurrently as Ray tasks) and records
-each result the moment it arrives, so a run killed mid-iteration resumes without recomputing a
-finished proposal. Every proposal's seed derives from (run seed, iteration, proposal key), never
-from the order proposals finish in, so a resumed run equals an uninterrupted one. The loop knows
-no datasets: fine-tuning and evaluation are callables passed in.
+Each iteration lists every spec it will price (`specs_to_price`; `prefill` may fill a lookup
+table with them in one quiet batch), chooses each layer's width on the grid, then hands the
+unfinished fine-tunes to `run_jobs`: the control (the unchanged network) and every proposal,
+all with the iteration's one seed, so they see the same initialisation of random state and the
+same data order. `run_jobs` narrows, fine-tunes and evaluates them (possibly concurrently as Ray
+tasks) and reports each as a validation accuracy or a `JobFailed`; the loop records each result
+the moment it arrives, so a run killed mid-iteration resumes without recomputing a finished
+fine-tune. The seed derives from (run seed, iteration), never from the order jobs finish in, so a
+resumed run equals an uninterrupted one. A failed or non-finite proposal is recorded with its
+reason and the others go on; when the control or every proposal fails, the loop stops with
+`NetAdaptError`. The loop knows no datasets: fine-tuning and evaluation are callables passed in.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from models.spec import ArchSpec
-from netadapt.proposals import LatencyFn, generate
-from netadapt.selection import RULES, select
-from netadapt.state import load_state, save_state
+from netadapt.config import LoopConfig
+from netadapt.proposals import LatencyFn, generate, specs_to_price
+from netadapt.records import Iteration, Kept, NetAdaptState, Proposed, SkipRecord, Trial
+from netadapt.selection import Measured, select
+from netadapt.state import STATE_FILE, load_state, save_state
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class LoopConfig:
-    target_ms: float
-    delta_ms: float  # the first iteration's minimum cut (paper: 0.01 x seed latency)
-    decay: float = 1.0  # delta shrinks by this factor per iteration (official code: 0.96)
-    divisor: int = 8
-    rule: str = "mobilenetv3"
-    max_iterations: int = 100
-    seed: int = 0
-    head: bool = False  # also propose the head's last / hidden widths
-
-    def __post_init__(self) -> None:
-        if self.target_ms <= 0 or self.delta_ms <= 0:
-            raise ValueError("target_ms and delta_ms must be positive")
-        if not 0 < self.decay <= 1:
-            raise ValueError(f"decay must be in (0, 1], got {self.decay}")
-        if self.rule not in RULES:
-            raise ValueError(f"unknown selection rule {self.rule!r}; choose one of {list(RULES)}")
+CONTROL = "control"  # the job key of an iteration's control
 
 
 @dataclass(frozen=True)
 class Job:
-    """One proposal to narrow from its parent, fine-tune and evaluate."""
+    """One fine-tune: a proposal narrowed from its parent, or the control (`arch` == `parent_arch`)."""
 
     iteration: int
     key: str
@@ -58,139 +49,161 @@ class Job:
     seed: int
 
 
-RunJobs = Callable[[list[Job]], Iterable[tuple[Job, float]]]
-Evaluate = Callable[[str, str], float]  # (arch string, weights path) -> accuracy
+@dataclass(frozen=True)
+class JobFailed:
+    """What a job reports instead of an accuracy when its fine-tune failed (loss not finite, an error)."""
+
+    reason: str
 
 
-def job_seed(seed: int, iteration: int, key: str) -> int:
-    return zlib.crc32(f"{seed}/{iteration}/{key}".encode()) & 0x7FFFFFFF
+RunJobs = Callable[[list[Job]], Iterable[tuple[Job, float | JobFailed]]]
+Evaluate = Callable[[str, str], float]  # (arch string, weights path) -> validation accuracy
+Prefill = Callable[[list[ArchSpec]], None]  # fill the latency source for these specs before pricing them
+
+
+class NetAdaptError(RuntimeError):
+    """The loop cannot go on: the control, or every proposal, of an iteration failed."""
+
+
+def iteration_seed(seed: int, iteration: int) -> int:
+    """The one seed of every fine-tune of `iteration` (control and proposals alike)."""
+    return zlib.crc32(f"{seed}/{iteration}".encode()) & 0x7FFFFFFF
 
 
 class NetAdaptLoop:
     """Shrinks `seed_arch` until `latency` says the target is met. State lives in `workdir`."""
 
     def __init__(self, workdir: Path, latency: LatencyFn, run_jobs: RunJobs, evaluate: Evaluate,
-                 config: LoopConfig) -> None:
+                 config: LoopConfig, prefill: Prefill | None = None) -> None:
         self.workdir = Path(workdir)
-        self.state_path = self.workdir / "state.json"
+        self.state_path = self.workdir / STATE_FILE
         self.latency = latency
         self.run_jobs = run_jobs
         self.evaluate = evaluate
         self.config = config
+        self.prefill = prefill
 
-    def start(self, seed_arch: ArchSpec, seed_weights: Path) -> dict:
+    def start(self, seed_arch: ArchSpec, seed_weights: Path) -> NetAdaptState:
         """A fresh state for `seed_arch`, evaluated once; refuses to overwrite an existing run."""
         if self.state_path.exists():
             raise FileExistsError(f"{self.state_path} exists: resume it, or choose another directory")
         arch = seed_arch.to_str()
-        latency = self.latency(seed_arch)
-        state = {
-            "version": 1,
-            "config": asdict(self.config),
-            "seed": {"arch": arch, "weights": str(seed_weights), "latency_ms": latency},
-            "current": {"arch": arch, "weights": str(seed_weights), "latency_ms": latency,
-                        "acc": self.evaluate(arch, str(seed_weights))},
-            "iteration": 0,
-            "pending": None,
-            "history": [],
-            "skipped": [],
-            "status": "running",
-        }
+        seed = Kept(arch, str(seed_weights), self.latency(seed_arch), self.evaluate(arch, str(seed_weights)))
+        state = NetAdaptState(self.config, seed, seed)
         save_state(self.state_path, state)
         return state
 
-    def resume(self) -> dict:
+    def resume(self) -> NetAdaptState:
         state = load_state(self.state_path)
-        if state["config"] != asdict(self.config):
-            raise ValueError(
-                f"{self.state_path} was started with {state['config']}, not {asdict(self.config)}; "
-                "resume with the same settings or start a new run"
-            )
+        if state.config != self.config:
+            raise ValueError(f"{self.state_path} was started with {state.config}, not {self.config}; "
+                             "resume with the same settings or start a new run")
         return state
 
-    def run(self, state: dict) -> dict:
-        """Iterate until the target is met (status 'met'), no proposal can cut delta ('stuck'),
-        or max_iterations ('max_iterations')."""
+    def run(self, state: NetAdaptState) -> NetAdaptState:
+        """Iterate until the target is met (status 'met'), no proposal can cut delta ('stuck'), or
+        max_iterations ('max_iterations'); NetAdaptError when an iteration failed ('failed')."""
         cfg = self.config
-        while state["status"] == "running":
-            if state["current"]["latency_ms"] <= cfg.target_ms:
-                state["status"] = "met"
-            elif state["iteration"] >= cfg.max_iterations:
-                state["status"] = "max_iterations"
-            elif state["pending"] is None and not self._propose(state):
-                state["status"] = "stuck"
+        while state.status == "running":
+            if state.current.latency_ms <= cfg.target_ms:
+                state = dataclasses.replace(state, status="met")
+            elif state.iteration >= cfg.max_iterations:
+                state = dataclasses.replace(state, status="max_iterations")
+            elif state.pending is None:
+                state = self._propose(state)
             else:
-                self._finish_iteration(state)
+                state = self._finish_iteration(state)
             save_state(self.state_path, state)
+        if state.status == "failed":
+            assert state.pending is not None
+            raise NetAdaptError(_failure(state.pending))
         return state
 
-    def _propose(self, state: dict) -> bool:
+    def _propose(self, state: NetAdaptState) -> NetAdaptState:
         cfg = self.config
-        k = state["iteration"]
-        delta = cfg.delta_ms * cfg.decay ** k
-        current = ArchSpec.from_str(state["current"]["arch"])
-        proposals, skipped = generate(current, self.latency, delta, cfg.divisor, cfg.head)
+        k = state.iteration
+        delta = cfg.delta_at(k)
+        current = ArchSpec.from_str(state.current.arch)
+        if self.prefill is not None:
+            self.prefill(specs_to_price(current, cfg.channel_divisor, cfg.head_proposals))
+        proposals, skipped = generate(current, self.latency, delta, cfg.channel_divisor, cfg.head_proposals)
         for s in skipped:
             log.info("iteration %d: skipped %s%d: %s", k, s.kind, s.index, s.reason)
-            state["skipped"].append({"iteration": k, "kind": s.kind, "index": s.index, "reason": s.reason})
+        skips = state.skipped + tuple(SkipRecord(k, s.kind, s.index, s.reason) for s in skipped)
         if not proposals:
-            return False
+            return dataclasses.replace(state, skipped=skips, status="stuck")
         out_dir = self.workdir / f"iter{k:03d}"
-        state["pending"] = {
-            "iteration": k,
-            "delta_ms": delta,
-            "proposals": [
-                {"key": p.key, "kind": p.kind, "index": p.index, "width_before": p.width_before,
-                 "width_after": p.width_after, "arch": p.spec.to_str(), "latency_before": p.latency_before,
-                 "latency_after": p.latency_after, "weights": str(out_dir / f"{p.key}.pt"),
-                 "seed": job_seed(cfg.seed, k, p.key), "acc": None, "duration_s": None}
-                for p in proposals
-            ],
-        }
-        save_state(self.state_path, state)
-        return True
+        pending = Iteration(
+            iteration=k, delta_ms=delta, seed=iteration_seed(cfg.seed, k), latency_before=proposals[0].latency_before,
+            control=Trial(state.current.arch, str(out_dir / f"{CONTROL}.pt")),
+            proposals=tuple(Proposed(p.kind, p.index, p.width_before, p.width_after, p.latency_after,
+                                     Trial(p.spec.to_str(), str(out_dir / f"{p.key}.pt"))) for p in proposals))
+        return dataclasses.replace(state, skipped=skips, pending=pending)
 
-    def _finish_iteration(self, state: dict) -> None:
-        pending = state["pending"]
-        k = pending["iteration"]
-        by_key = {p["key"]: p for p in pending["proposals"]}
-        todo = [Job(k, p["key"], state["current"]["arch"], state["current"]["weights"], p["arch"], p["weights"],
-                    p["seed"]) for p in pending["proposals"] if p["acc"] is None]
-        started = time.monotonic()
-        for job, acc, seconds in _timed(self.run_jobs(todo), started):
-            by_key[job.key]["acc"], by_key[job.key]["duration_s"] = acc, seconds
+    def _finish_iteration(self, state: NetAdaptState) -> NetAdaptState:
+        it = state.pending
+        assert it is not None and it.control is not None and it.seed is not None
+        trials = {CONTROL: it.control, **{p.key: p.trial for p in it.proposals}}
+        todo = [Job(it.iteration, key, state.current.arch, state.current.weights, t.arch, t.weights, it.seed)
+                for key, t in trials.items() if not t.done]
+        for job, result, seconds in _timed(self.run_jobs(todo), time.monotonic()):
+            trials[job.key] = _outcome(trials[job.key], result, seconds)
+            if trials[job.key].failure is not None:
+                log.warning("iteration %d: %s failed: %s", it.iteration, job.key, trials[job.key].failure)
+            state = dataclasses.replace(state, pending=_with_trials(it, trials))
             save_state(self.state_path, state)
-        proposals = pending["proposals"]
-        missing = [p["key"] for p in proposals if p["acc"] is None]
+        it = _with_trials(it, trials)
+        missing = [key for key, t in trials.items() if not t.done]
         if missing:
-            raise RuntimeError(f"run_jobs returned no result for proposals {missing}")
-        acc_before = state["current"]["acc"]
-        chosen = select(self.config.rule, acc_before,
-                        [(p["acc"], p["latency_before"], p["latency_after"]) for p in proposals])
-        for i, p in enumerate(proposals):
-            state["history"].append({
-                "iteration": k, "kind": p["kind"], "index": p["index"], "width_before": p["width_before"],
-                "width_after": p["width_after"], "latency_before": p["latency_before"],
-                "latency_after": p["latency_after"], "acc_before": acc_before, "acc_after": p["acc"],
-                "chosen": i == chosen, "duration_s": p["duration_s"], "arch": p["arch"],
-            })
-        best = proposals[chosen]
-        log.info("iteration %d: kept %s (%d -> %d), %.4f -> %.4f ms, acc %.4f -> %.4f", k, best["key"],
-                 best["width_before"], best["width_after"], best["latency_before"], best["latency_after"],
-                 acc_before, best["acc"])
-        for p in proposals:
-            if p is not best:
-                Path(p["weights"]).unlink(missing_ok=True)
-        state["current"] = {"arch": best["arch"], "weights": best["weights"], "latency_ms": best["latency_after"],
-                            "acc": best["acc"]}
-        state["iteration"] = k + 1
-        state["pending"] = None
+            raise RuntimeError(f"run_jobs returned no result for {missing}")
+        control = trials[CONTROL]
+        ok = [p for p in it.proposals if p.trial.ok]
+        if control.val_accuracy is None or not ok:
+            return dataclasses.replace(state, pending=it, status="failed")
+        best = ok[select(self.config.selection, control.val_accuracy,
+                         [Measured(p.trial.val_accuracy, it.latency_before, p.latency_after) for p in ok])]
+        log.info("iteration %d: kept %s (%d -> %d), %.4f -> %.4f ms, val accuracy %.4f (control %.4f)", it.iteration,
+                 best.key, best.width_before, best.width_after, it.latency_before, best.latency_after,
+                 best.trial.val_accuracy, control.val_accuracy)
+        for key, trial in trials.items():
+            if key != best.key:
+                Path(trial.weights).unlink(missing_ok=True)
+        assert best.trial.val_accuracy is not None
+        current = Kept(best.trial.arch, best.trial.weights, best.latency_after, best.trial.val_accuracy)
+        done = dataclasses.replace(it, chosen=best.key)
+        return dataclasses.replace(state, current=current, iterations=state.iterations + (done,), pending=None)
 
 
-def _timed(results: Iterable[tuple[Job, float]], started: float) -> Iterator[tuple[Job, float, float]]:
-    """Attach to each result the seconds since the previous one arrived (per-proposal duration)."""
+def _outcome(trial: Trial, result: float | JobFailed, seconds: float) -> Trial:
+    """`trial` with the job's result: an accuracy, or a failure (reported, or a non-finite accuracy)."""
+    if isinstance(result, JobFailed):
+        return dataclasses.replace(trial, failure=result.reason, duration_s=seconds)
+    if not math.isfinite(result):
+        return dataclasses.replace(trial, failure=f"non-finite validation accuracy {result}", duration_s=seconds)
+    return dataclasses.replace(trial, val_accuracy=float(result), duration_s=seconds)
+
+
+def _with_trials(it: Iteration, trials: dict[str, Trial]) -> Iteration:
+    return dataclasses.replace(it, control=trials[CONTROL],
+                               proposals=tuple(dataclasses.replace(p, trial=trials[p.key]) for p in it.proposals))
+
+
+def _failure(it: Iteration) -> str:
+    """Why iteration `it` could not keep a proposal, and what to do."""
+    if it.control is not None and it.control.failure is not None:
+        what = f"the control (the unchanged network) failed its fine-tune: {it.control.failure}"
+    else:
+        what = f"all {len(it.proposals)} proposals failed: " + "; ".join(
+            f"{p.key}: {p.trial.failure}" for p in it.proposals)
+    return (f"NetAdapt iteration {it.iteration}: {what}. The short fine-tune diverges or errs: check its "
+            "recipe (a lower learning rate), then start a new run name")
+
+
+def _timed(results: Iterable[tuple[Job, float | JobFailed]], started: float
+           ) -> Iterator[tuple[Job, float | JobFailed, float]]:
+    """Attach to each result the seconds since the previous one arrived (per-job duration)."""
     last = started
-    for job, acc in results:
+    for job, result in results:
         now = time.monotonic()
-        yield job, float(acc), now - last
+        yield job, result, now - last
         last = now

@@ -6,14 +6,14 @@ without an expansion conv keeps mid == in, so its mid follows). With `head=True`
 original NetAdapt shrinks every layer: (c) `last`: the head's last 1x1 conv, (d) `hidden`: the
 head's hidden 1x1 conv; at small resolutions the head is most of the latency.
 
-For each, the largest width (a multiple of `divisor`) whose latency is at least `delta` below the
-current model's is proposed; a layer whose narrowest width cannot reach `delta` is skipped with
-its reason. The narrowest width is priced first, so a layer that cannot reach `delta` costs one
-latency look-up; otherwise the width is found by bisection, taking latency as non-increasing as the
-width shrinks: about log2(width / divisor) look-ups instead of one per width (a look-up may be a live
-measurement when a table fills lazily: a 720-wide layer costs ~7 measurements, not ~90). Where
-latency is not monotone in width (kernel tiling steps), the width found still reaches the goal, and
-is the largest one on the bisection's path.
+Widths lie on a grid: every multiple of `divisor` below the current width that keeps the block
+structure (no expansion conv appears or vanishes) is a candidate. An iteration works in two steps:
+`specs_to_price` lists every spec the iteration will price (the current one and every candidate of
+every layer), so a lookup table can be filled in one quiet batch before any fine-tune starts; then
+`choose` takes, per layer, NetAdapt's choice: the largest width whose latency cut is at least
+`delta`. Every candidate is priced, so latency need not fall monotonically as the width falls (on
+XNNPACK a width that is not a multiple of 16 can cost more than a wider one); a layer where no
+width cuts `delta` is skipped with its reason. `generate` does both steps with one latency callable.
 """
 
 from __future__ import annotations
@@ -28,20 +28,27 @@ LatencyFn = Callable[[ArchSpec], float]
 
 
 @dataclass(frozen=True)
-class Proposal:
-    """A narrower spec and what it changes. `key` names it uniquely inside an iteration."""
+class Change:
+    """Which layer a proposal narrows, from which width to which. `key` names it uniquely inside
+    an iteration."""
 
     kind: str  # "mid", "group", "last" or "hidden"
     index: int  # block index (mid), first block of the group (group), 0 (last, hidden)
     width_before: int
     width_after: int
-    spec: ArchSpec
-    latency_before: float
-    latency_after: float
 
     @property
     def key(self) -> str:
         return f"{self.kind}{self.index}"
+
+
+@dataclass(frozen=True)
+class Proposal(Change):
+    """A narrower spec, what it changes and its latency before and after."""
+
+    spec: ArchSpec
+    latency_before: float
+    latency_after: float
 
 
 @dataclass(frozen=True)
@@ -82,54 +89,43 @@ def _keeps_topology(before: ArchSpec, after: ArchSpec) -> bool:
     return before.expands() == after.expands()
 
 
-def _largest_reaching(spec: ArchSpec, current: int, make: Callable[[int], ArchSpec], latency: LatencyFn,
-                      goal_ms: float, divisor: int) -> tuple[int, ArchSpec, float] | str:
-    """(width, spec, ms) of the largest narrower width that reaches `goal_ms` (by bisection over the
-    widths that keep the block structure, -1 standing for the current width), else why none does."""
-    candidates: list[tuple[int, ArchSpec]] = []
+@dataclass(frozen=True)
+class Layer:
+    """One layer NetAdapt may narrow, with its candidate specs on the grid, widest first."""
+
+    kind: str
+    index: int
+    width: int
+    options: tuple[tuple[int, ArchSpec], ...]
+
+
+def _options(spec: ArchSpec, current: int, make: Callable[[int], ArchSpec], divisor: int
+             ) -> tuple[tuple[int, ArchSpec], ...]:
+    """(width, spec) for every multiple of `divisor` below `current` that keeps the block structure."""
+    options = []
     for width in range((current - 1) // divisor * divisor, 0, -divisor):
         try:
             candidate = make(width)
         except SpecError:
             continue
         if _keeps_topology(spec, candidate):
-            candidates.append((width, candidate))
-    if not candidates:
-        return f"no multiple of {divisor} below {current} keeps the block structure"
-    narrowest, narrow_spec = candidates[-1]
-    narrow_ms = latency(narrow_spec)
-    if narrow_ms > goal_ms:
-        return f"even width {narrowest} gives {narrow_ms:.4f} ms, above the goal {goal_ms:.4f} ms"
-    found = (narrowest, narrow_spec, narrow_ms)
-    wide, narrow = -1, len(candidates) - 1  # candidates[narrow] reaches the goal, candidates[wide] does not
-    while narrow - wide > 1:
-        middle = (wide + narrow) // 2
-        width, candidate = candidates[middle]
-        ms = latency(candidate)
-        if ms <= goal_ms:
-            narrow, found = middle, (width, candidate, ms)
-        else:
-            wide = middle
-    return found
+            options.append((width, candidate))
+    return tuple(options)
 
 
-def generate(spec: ArchSpec, latency: LatencyFn, delta_ms: float, divisor: int = 8, head: bool = False
-             ) -> tuple[list[Proposal], list[Skipped]]:
-    """All proposals for one NetAdapt iteration, each cutting latency by at least `delta_ms`."""
-    if delta_ms <= 0:
-        raise ValueError(f"delta must be positive, got {delta_ms}")
-    now = latency(spec)
-    goal = now - delta_ms
-    proposals: list[Proposal] = []
+def layers(spec: ArchSpec, divisor: int = 8, head: bool = False) -> tuple[list[Layer], list[Skipped]]:
+    """Every layer that has a narrower width on the grid, and why each other layer has none."""
+    if divisor < 1:
+        raise ValueError(f"the grid step (divisor) must be at least 1, got {divisor}")
+    found: list[Layer] = []
     skipped: list[Skipped] = []
 
     def consider(kind: str, index: int, width: int, make: Callable[[int], ArchSpec]) -> None:
-        found = _largest_reaching(spec, width, make, latency, goal, divisor)
-        if isinstance(found, str):
-            skipped.append(Skipped(kind, index, f"cannot cut {delta_ms:.4f} ms: {found}"))
+        options = _options(spec, width, make, divisor)
+        if options:
+            found.append(Layer(kind, index, width, options))
         else:
-            width_after, candidate, ms = found
-            proposals.append(Proposal(kind, index, width, width_after, candidate, now, ms))
+            skipped.append(Skipped(kind, index, f"no multiple of {divisor} below {width} keeps the block structure"))
 
     for i, (block, has_expand) in enumerate(zip(spec.blocks, spec.expands())):
         if not has_expand:
@@ -141,4 +137,44 @@ def generate(spec: ArchSpec, latency: LatencyFn, delta_ms: float, divisor: int =
     if head:
         consider("last", 0, spec.head.last, lambda w: with_head(spec, "last", w))
         consider("hidden", 0, spec.head.hidden, lambda w: with_head(spec, "hidden", w))
+    return found, skipped
+
+
+def specs_to_price(spec: ArchSpec, divisor: int = 8, head: bool = False) -> list[ArchSpec]:
+    """Every spec one iteration prices: `spec` first, then each candidate of each layer, once each."""
+    unique = {spec.to_str(): spec}
+    for layer in layers(spec, divisor, head)[0]:
+        for _, candidate in layer.options:
+            unique.setdefault(candidate.to_str(), candidate)
+    return list(unique.values())
+
+
+def choose(spec: ArchSpec, found: list[Layer], latency: LatencyFn, delta_ms: float
+           ) -> tuple[list[Proposal], list[Skipped]]:
+    """Per layer, the largest width whose latency is at least `delta_ms` below `spec`'s (every
+    candidate priced, so a non-monotone latency is handled); layers that cannot cut it are skipped."""
+    if delta_ms <= 0:
+        raise ValueError(f"delta must be positive, got {delta_ms}")
+    now = latency(spec)
+    goal = now - delta_ms
+    proposals: list[Proposal] = []
+    skipped: list[Skipped] = []
+    for layer in found:
+        priced = [(width, candidate, latency(candidate)) for width, candidate in layer.options]
+        reaching = [p for p in priced if p[2] <= goal]
+        if reaching:
+            width, candidate, ms = reaching[0]  # options are widest first
+            proposals.append(Proposal(layer.kind, layer.index, layer.width, width, candidate, now, ms))
+        else:
+            width, _, ms = min(priced, key=lambda p: p[2])
+            skipped.append(Skipped(layer.kind, layer.index, f"cannot cut {delta_ms:.4f} ms: the fastest width, "
+                                   f"{width}, gives {ms:.4f} ms, above the goal {goal:.4f} ms"))
     return proposals, skipped
+
+
+def generate(spec: ArchSpec, latency: LatencyFn, delta_ms: float, divisor: int = 8, head: bool = False
+             ) -> tuple[list[Proposal], list[Skipped]]:
+    """All proposals for one NetAdapt iteration, each cutting latency by at least `delta_ms`."""
+    found, skipped = layers(spec, divisor, head)
+    proposals, cannot = choose(spec, found, latency, delta_ms)
+    return proposals, skipped + cannot

@@ -24,12 +24,18 @@ from pathlib import Path
 
 from experiments.commands.common import add_run_command, load_from_args
 from experiments.config.checks import preflight
-from experiments.phases.seed import SeedError, choose_seed_arch, load_seed_model, prepare_seed
+from experiments.phases.seed import (
+    SeedError,
+    choose_seed_arch,
+    load_seed_model,
+    prepare_seed,
+)
 from experiments.ray_jobs.runtime import RayRuntime
 from experiments.rundir import layout
 from experiments.rundir.latency_source import latency_model
 from experiments.rundir.run_dir import RunDir
 from models.references import REFERENCES
+from netadapt.loop import NetAdaptError
 
 EXAMPLES = f"""examples:
   hwnas netadapt experiments/configs/demo.yaml
@@ -68,7 +74,11 @@ def run_netadapt_command(args: argparse.Namespace) -> int:
     seed_weights = prepare_seed(cfg, run, data, spec, given)
     latency = latency_model(cfg, args.config, run, data.num_classes)
     with RayRuntime(cfg.ray):
-        result = run_netadapt(cfg, run, data, latency, spec, seed_weights, resume=args.resume)
+        try:
+            result = run_netadapt(cfg, run, data, latency, spec, seed_weights, resume=args.resume)
+        except NetAdaptError as err:
+            print(f"hwnas netadapt: error: {err}", file=sys.stderr)
+            return 1
     if not result["target_met"]:
         print(f"hwnas netadapt: the loop stopped with status {result['status']!r} at {result['table_ms']:.4f} ms, "
               f"above the target {result['target_ms']:.4f} ms (see {run.path(layout.HISTORY)})",

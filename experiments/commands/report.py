@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from experiments.report import build_report  # matplotlib and pandas: only when a report is built
+    from experiments.report import (
+        build_report,  # matplotlib and pandas: only when a report is built
+    )
 
     path = build_report(args.run_dir)
     folder = path.parent / layout.PLOTS_DIR

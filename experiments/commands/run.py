@@ -43,6 +43,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     )
     from experiments.phases.pipeline import Pipeline, PipelineError, summary
     from experiments.ray_jobs.runtime import RayRuntime
+    from netadapt.loop import NetAdaptError
 
     cfg = load_from_args(args, "run", needs=REQUIRED_SECTIONS)
     data = preflight(cfg, args.config)
@@ -52,7 +53,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     with RayRuntime(cfg.ray):
         try:
             Pipeline(cfg, run, data, latency, resume=args.resume, log=lambda m: print(m, flush=True)).execute()
-        except (PipelineError, ParityError, QuantizationError) as err:
+        except (PipelineError, ParityError, QuantizationError, NetAdaptError) as err:
             print(f"hwnas run: error: {err}", file=sys.stderr)
             return 1
     print(summary(run))

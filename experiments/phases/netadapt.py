@@ -28,13 +28,13 @@ from experiments.training.loop import evaluate, make_loader, seed_everything, tr
 from experiments.training.weights import load_trained
 from latency.export import arch_input_shape, tflite_bytes
 from latency.litert_bench import benchmark_tflite
-from latency.predict import LatencyModel
+from latency.predict import LatencyModel, TableLatency
 from models import ArchSpec, atomic, build_model, count_madds, count_params
+from netadapt.config import LoopConfig
 from netadapt.history import history_frame, trajectory_frame
-from netadapt.loop import LoopConfig, NetAdaptLoop, RunJobs
-from netadapt.state import StateError, load_state
-
-STATE_FILE = "state.json"  # netadapt.loop keeps its state in <workdir>/state.json
+from netadapt.loop import NetAdaptLoop, Prefill, RunJobs
+from netadapt.records import NetAdaptState
+from netadapt.state import STATE_FILE, StateError, load_state
 
 Log = Callable[[str], None]
 
@@ -49,9 +49,21 @@ def loop_config(cfg: Config, seed_ms: float) -> LoopConfig:
     na = cfg.netadapt
     assert na is not None
     target = na.target_ms if na.target_ms is not None else na.target_ratio * seed_ms
-    return LoopConfig(target_ms=target, delta_ms=na.delta_ratio * seed_ms, decay=na.delta_decay,
-                      divisor=na.channel_divisor, rule=na.selection, max_iterations=na.max_iterations, seed=cfg.seed,
-                      head=na.head_proposals)
+    return LoopConfig(target_ms=target, delta_ms=na.delta_ratio * seed_ms, delta_decay=na.delta_decay,
+                      channel_divisor=na.channel_divisor, selection=na.selection, max_iterations=na.max_iterations,
+                      seed=cfg.seed, head_proposals=na.head_proposals, final=na.final)
+
+
+def table_prefill(latency: LatencyModel) -> Prefill | None:
+    """For a lookup table: price every spec of an iteration in one batch before any fine-tune
+    starts, so missing entries are measured while nothing else runs (None for other sources)."""
+    if not isinstance(latency, TableLatency):
+        return None
+    table = latency
+
+    def prefill(specs: list[ArchSpec]) -> None:
+        table.predict_batch(specs)
+    return prefill
 
 
 def make_evaluator(data: DataBundle, training: TrainingConfig) -> Callable[[str, str], float]:
@@ -82,59 +94,61 @@ def run_netadapt(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyMod
     started = time.perf_counter()
     short = finetune_recipe(cfg.train, na.finetune_steps)
     if run_jobs is None:
-        from experiments.ray_jobs.netadapt_tasks import RayJobs  # imports Ray: only when proposals run there
+        from experiments.ray_jobs.netadapt_tasks import (
+            RayJobs,  # imports Ray: only when proposals run there
+        )
 
         res = cfg.ray.resources_per_trial
         run_jobs = RayJobs(data, short, cfg.data.augment, {"cpu": res.cpu, "gpu": res.gpu},
                            cfg.ray.max_concurrent_trials, log)
     saved = _saved_state(run.path(layout.NETADAPT_DIR, STATE_FILE), seed_arch, resume)
-    seed_ms = saved["seed"]["latency_ms"] if saved else latency(seed_arch)  # a live source would not repeat
+    seed_ms = saved.seed.latency_ms if saved else latency(seed_arch)  # a live source would not repeat
     loop = NetAdaptLoop(run.path(layout.NETADAPT_DIR), latency, run_jobs, make_evaluator(data, cfg.train),
-                        loop_config(cfg, seed_ms))
+                        loop_config(cfg, seed_ms), prefill=table_prefill(latency))
     state = _open_state(loop, seed_arch, seed_weights, saved, log)
     log(f"netadapt: seed {seed_ms:.4f} ms, target {loop.config.target_ms:.4f} ms, delta {loop.config.delta_ms:.4f} ms "
-        f"(x{loop.config.decay} per iteration), rule {loop.config.rule}")
+        f"(x{loop.config.delta_decay} per iteration), rule {loop.config.selection}")
     state = loop.run(state)
     atomic.write_text(run.path(layout.HISTORY), history_frame(state).to_csv(index=False))
     atomic.write_text(run.path(layout.TRAJECTORY), trajectory_frame(state).to_csv(index=False))
-    current = state["current"]
-    log(f"netadapt: loop {state['status']} after {state['iteration']} iteration(s): {current['latency_ms']:.4f} ms "
-        f"(target {loop.config.target_ms:.4f}), val acc {current['acc']:.4f}")
-    final_spec = ArchSpec.from_str(current["arch"])
-    metrics = _final_phase(cfg, run, data, final_spec, Path(current["weights"]), current["latency_ms"], log)
+    current = state.current
+    log(f"netadapt: loop {state.status} after {state.iteration} iteration(s): {current.latency_ms:.4f} ms "
+        f"(target {loop.config.target_ms:.4f}), val accuracy {current.val_accuracy:.4f}")
+    final_spec = ArchSpec.from_str(current.arch)
+    metrics = _final_phase(cfg, run, data, final_spec, Path(current.weights), current.latency_ms, log)
     live = _live_bench(cfg, run, data.num_classes, final_spec)
-    predicted = current["latency_ms"]
+    predicted = current.latency_ms
     result = {
-        "status": state["status"],
-        "target_met": state["status"] == "met",
-        "seed_arch": state["seed"]["arch"],
-        "final_arch": current["arch"],
+        "status": state.status,
+        "target_met": state.status == "met",
+        "seed_arch": state.seed.arch,
+        "final_arch": current.arch,
         "target_ms": loop.config.target_ms,
         "delta_ms": loop.config.delta_ms,
-        "delta_decay": loop.config.decay,
-        "selection": loop.config.rule,
-        "seed_table_ms": state["seed"]["latency_ms"],
+        "delta_decay": loop.config.delta_decay,
+        "selection": loop.config.selection,
+        "seed_table_ms": state.seed.latency_ms,
         "table_ms": predicted,
         "live_ms": live["median_ms"],
         "live": live,
         "rel_error": (live["median_ms"] - predicted) / predicted,
-        "iterations": state["iteration"],
-        "proposals": len(state["history"]),
-        "seed_val_accuracy": state["history"][0]["acc_before"] if state["history"] else current["acc"],
-        "loop_val_accuracy": current["acc"],
+        "iterations": state.iteration,
+        "proposals": sum(len(it.proposals) for it in state.iterations),
+        "seed_val_accuracy": state.seed.val_accuracy,
+        "loop_val_accuracy": current.val_accuracy,
         "final": na.final,
         "val_accuracy": metrics["val_accuracy"],
         "test_accuracy": metrics["test_accuracy"],
         "seconds_this_session": time.perf_counter() - started,
     }
     run.write_json(layout.RESULT, result)
-    log(f"netadapt: final {current['arch']}: table {predicted:.4f} ms, live {live['median_ms']:.4f} ms "
+    log(f"netadapt: final {current.arch}: table {predicted:.4f} ms, live {live['median_ms']:.4f} ms "
         f"({result['rel_error']:+.1%}), val accuracy {metrics['val_accuracy']:.4f}, test accuracy "
         f"{metrics['test_accuracy']:.4f}; wrote {run.path(layout.RESULT)}")
     return result
 
 
-def _saved_state(path: Path, seed_arch: ArchSpec, resume: bool) -> dict | None:
+def _saved_state(path: Path, seed_arch: ArchSpec, resume: bool) -> NetAdaptState | None:
     """The loop state to resume, None for a fresh start; a state of another seed is refused."""
     if not path.is_file():
         return None
@@ -144,26 +158,27 @@ def _saved_state(path: Path, seed_arch: ArchSpec, resume: bool) -> dict | None:
         state = load_state(path)
     except StateError as err:
         raise RunDirError(str(err)) from None
-    if state["seed"]["arch"] != seed_arch.to_str():
-        raise RunDirError(f"{path} shrinks seed {state['seed']['arch']}, not {seed_arch.to_str()}; "
+    if state.seed.arch != seed_arch.to_str():
+        raise RunDirError(f"{path} shrinks seed {state.seed.arch}, not {seed_arch.to_str()}; "
                           f"resume with the same seed arch or start a new run name")
     return state
 
 
-def _open_state(loop: NetAdaptLoop, seed_arch: ArchSpec, seed_weights: Path, saved: dict | None, log: Log) -> dict:
+def _open_state(loop: NetAdaptLoop, seed_arch: ArchSpec, seed_weights: Path, saved: NetAdaptState | None,
+                log: Log) -> NetAdaptState:
     if saved is None:
         return loop.start(seed_arch, seed_weights)
     try:
         state = loop.resume()
     except ValueError as err:
         raise RunDirError(str(err)) from None
-    pending = state["pending"]
+    pending = state.pending
     if pending is not None:
-        done = sum(p["acc"] is not None for p in pending["proposals"])
-        log(f"netadapt: resumed iteration {pending['iteration']} with {done} of {len(pending['proposals'])} "
+        done = sum(p.trial.done for p in pending.proposals)
+        log(f"netadapt: resumed iteration {pending.iteration} with {done} of {len(pending.proposals)} "
             f"proposals done")
     else:
-        log(f"netadapt: resumed at iteration {state['iteration']} (status {state['status']})")
+        log(f"netadapt: resumed at iteration {state.iteration} (status {state.status})")
     return state
 
 

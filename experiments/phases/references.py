@@ -44,7 +44,9 @@ def slug(name: str) -> str:
 def run_references(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel,
                    log: Callable[[str], None] = print) -> list[str]:
     """Train the missing references, then write `references.csv`; returns its run-relative path."""
-    from experiments.ray_jobs.tasks import as_completed  # imports Ray: only when references train
+    from experiments.ray_jobs.tasks import (
+        as_completed,  # imports Ray: only when references train
+    )
 
     assert cfg.search is not None
     p = cfg.pipeline

@@ -14,14 +14,13 @@ import ray
 from experiments.config.schema import TrainingConfig
 from experiments.data import DataBundle
 from experiments.ray_jobs.tasks import as_completed
-from experiments.training.finetune import Log, describe, finetune_proposal
+from experiments.training.finetune import Log, finetune_proposal, finished
 from experiments.training.weights import StateDict, load_weights
-from models import atomic
-from netadapt.loop import Job
+from netadapt.loop import Job, JobFailed
 
 
 def _finetune_job(job: Job, parent_state: StateDict, data: DataBundle, training: TrainingConfig,
-                  augment: bool) -> tuple[float, StateDict, float]:
+                  augment: bool) -> tuple[float | JobFailed, StateDict | None, float]:
     return finetune_proposal(parent_state, job.parent_arch, job.arch, job.seed, data, training, augment)
 
 
@@ -40,7 +39,7 @@ class RayJobs:
         self.training, self.augment, self.log = training, augment, log
         self.resources, self.max_in_flight = resources, max_in_flight
 
-    def __call__(self, jobs: list[Job]) -> Iterator[tuple[Job, float]]:
+    def __call__(self, jobs: list[Job]) -> Iterator[tuple[Job, float | JobFailed]]:
         by_parent: dict[str, list[Job]] = {}
         for job in jobs:  # an iteration's proposals share one parent
             by_parent.setdefault(job.parent_weights, []).append(job)
@@ -49,6 +48,5 @@ class RayJobs:
             for job, (acc, weights, seconds) in as_completed(
                     _finetune_job, group, shared=shared, num_cpus=self.resources.get("cpu", 1.0),
                     num_gpus=self.resources.get("gpu", 0.0), max_in_flight=self.max_in_flight):
-                atomic.save_torch(job.weights_out, weights)
-                self.log(describe(job, acc, seconds))
+                finished(job, acc, weights, seconds, self.log)
                 yield job, acc

@@ -25,7 +25,12 @@ from experiments.config.schema import Config, TrainingConfig
 from experiments.data.types import DataBundle
 from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir
-from experiments.training.loop import EpochReport, TrainingDiverged, seed_everything, train
+from experiments.training.loop import (
+    EpochReport,
+    TrainingDiverged,
+    seed_everything,
+    train,
+)
 from experiments.training.weights import state_dict_cpu
 from models.builder import build_model
 from models.spec import ArchSpec

@@ -43,16 +43,16 @@ def netadapt_section(run: RunDir) -> str:
     lines = [TITLE, ""]
     target = result.get("target_ms") if isinstance(result, dict) else None
     if traj is not None:
-        require_columns(traj, TRAJECTORY, ("iteration", "latency_ms", "acc"))
+        require_columns(traj, TRAJECTORY, ("iteration", "latency_ms", "val_accuracy"))
     if hist is not None:
-        require_columns(hist, HISTORY, ("iteration", "latency_after", "acc_after", "chosen"))
+        require_columns(hist, HISTORY, ("iteration", "latency_after", "val_accuracy", "chosen"))
     if traj is not None or hist is not None:
-        t = traj if traj is not None else pd.DataFrame(columns=["iteration", "latency_ms", "acc"])
-        h = hist if hist is not None else pd.DataFrame(columns=["latency_after", "acc_after", "chosen"])
+        t = traj if traj is not None else pd.DataFrame(columns=["iteration", "latency_ms", "val_accuracy"])
+        h = hist if hist is not None else pd.DataFrame(columns=["latency_after", "val_accuracy", "chosen"])
         chosen = h["chosen"].astype(str).str.lower().isin(("true", "1")).to_numpy()
         plots.netadapt(t["iteration"].to_numpy(dtype=float), t["latency_ms"].to_numpy(dtype=float),
-                       t["acc"].to_numpy(dtype=float), h["latency_after"].to_numpy(dtype=float),
-                       h["acc_after"].to_numpy(dtype=float), chosen, target, run.root / PLOT)
+                       t["val_accuracy"].to_numpy(dtype=float), h["latency_after"].to_numpy(dtype=float),
+                       h["val_accuracy"].to_numpy(dtype=float), chosen, target, run.root / PLOT)
         lines += [image(PLOT, "NetAdapt trajectory"), "",
                   "Accuracy is on the validation split after each proposal's short fine-tune; latency is the "
                   "latency model's prediction.", ""]
@@ -71,7 +71,7 @@ def netadapt_section(run: RunDir) -> str:
                     what = f"{q.get('kind', '?')} {q.get('index', '?')}: {q.get('width_before', '?')} -> " \
                            f"{q.get('width_after', '?')}"
                 tried = str(int((hist["iteration"] == it).sum()))
-            rows.append((it, num(r["latency_ms"]), num(r["acc"]), what, tried))
+            rows.append((it, num(r["latency_ms"]), num(r["val_accuracy"]), what, tried))
         lines += [table(("iteration", "latency (ms)", "accuracy", "kept proposal", "proposals tried"), rows), ""]
     if isinstance(result, dict):
         lines += ["Result:", "", table(("key", "value"), _scalar_rows(result)), ""]

@@ -9,7 +9,13 @@ from __future__ import annotations
 from experiments.config.schema import Config, LatencyConfig
 from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir
-from latency.adb_measure import Phone, fingerprint_for, live_for, measurer_for, phone_settings
+from latency.adb_measure import (
+    Phone,
+    fingerprint_for,
+    live_for,
+    measurer_for,
+    phone_settings,
+)
 from latency.measure import BenchSettings
 from latency.predict import LatencyModel, TableLatency
 from latency.table import LatencyTable

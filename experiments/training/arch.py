@@ -19,7 +19,13 @@ from experiments.config.schema import TrainingConfig
 from experiments.data import DataBundle
 from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir
-from experiments.training.loop import EpochReport, evaluate, make_loader, seed_everything, train
+from experiments.training.loop import (
+    EpochReport,
+    evaluate,
+    make_loader,
+    seed_everything,
+    train,
+)
 from experiments.training.weights import state_dict_cpu
 from models import build_model, count_madds, count_params
 from models.spec import ArchSpec

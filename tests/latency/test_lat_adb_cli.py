@@ -8,7 +8,14 @@ import json
 import shlex
 
 import pytest
-from adb_fake_helpers import bench_calls, calls, fake_median_ms, host_binary, install_fake_adb, preinstall_binary
+from adb_fake_helpers import (
+    bench_calls,
+    calls,
+    fake_median_ms,
+    host_binary,
+    install_fake_adb,
+    preinstall_binary,
+)
 from latency_helpers import TINY_ARCH
 
 from experiments.cli import main

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from adb_fake_helpers import bench_calls, calls, host_binary, install_fake_adb, preinstall_binary
+from adb_fake_helpers import (
+    bench_calls,
+    calls,
+    host_binary,
+    install_fake_adb,
+    preinstall_binary,
+)
 from latency_helpers import TINY_ARCH
 
 from experiments.config.errors import ConfigError

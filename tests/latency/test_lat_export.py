@@ -7,7 +7,13 @@ import onnxruntime as ort
 import torch
 from latency_helpers import TINY_ARCH
 
-from latency.export import arch_input_shape, arch_module, export_onnx, tflite_bytes, tflite_ops
+from latency.export import (
+    arch_input_shape,
+    arch_module,
+    export_onnx,
+    tflite_bytes,
+    tflite_ops,
+)
 from latency.litert_bench import make_interpreter
 from latency.pieces import arch_pieces
 

@@ -3,6 +3,7 @@ latency (analytic multiply-adds) and fine-tuning (a fixed function of the arch).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,11 @@ import pytest
 from models.counting import count_madds
 from models.references import REFERENCES
 from models.spec import ArchSpec
-from netadapt.history import history_frame, trajectory_frame
-from netadapt.loop import Job, LoopConfig, NetAdaptLoop
-from netadapt.proposals import generate, with_group_width, with_mid
-from netadapt.selection import score, select
+from netadapt.config import LoopConfig
+from netadapt.history import history_frame, history_rows, trajectory_frame
+from netadapt.loop import CONTROL, Job, NetAdaptLoop, iteration_seed
+from netadapt.proposals import generate, specs_to_price, with_group_width, with_mid
+from netadapt.selection import Measured, score, select
 
 SMALL = REFERENCES["mobilenetv3-small"]
 LARGE = REFERENCES["mobilenetv3-large"]
@@ -30,6 +32,13 @@ def fake_acc(arch: str) -> float:
     return 0.5 + 0.4 * count_madds(spec, 32, 10) / count_madds(SMALL, 32, 10) - 0.001 * (len(arch) % 7)
 
 
+def _candidate(kind: str, index: int, width: int) -> ArchSpec:
+    if kind == "mid":
+        return with_mid(SMALL, index, width)
+    group = next(g for g in SMALL.residual_groups() if g.blocks[0] == index)
+    return with_group_width(SMALL, group, width)
+
+
 def test_proposals_cut_at_least_delta_with_the_largest_width() -> None:
     now = madds_ms(SMALL)
     delta = 0.01 * now
@@ -39,35 +48,36 @@ def test_proposals_cut_at_least_delta_with_the_largest_width() -> None:
     for p in proposals:
         assert p.latency_after <= now - delta
         assert p.width_after % 8 == 0 and p.width_after < p.width_before
-        # the next wider multiple of 8 would not have cut enough (or is the current width)
-        wider = p.width_after + 8
-        if wider < p.width_before:
-            if p.kind == "mid":
-                assert madds_ms(with_mid(SMALL, p.index, wider)) > now - delta
-            else:
-                group = next(g for g in SMALL.residual_groups() if g.blocks[0] == p.index)
-                assert madds_ms(with_group_width(SMALL, group, wider)) > now - delta
+        for wider in range(p.width_after + 8, p.width_before, 8):  # no wider width on the grid cuts delta
+            candidate = _candidate(p.kind, p.index, wider)
+            if candidate.expands() == SMALL.expands():  # (a width that drops an expansion conv is no candidate)
+                assert madds_ms(candidate) > now - delta
         for group in p.spec.residual_groups():  # every intermediate spec keeps its groups equal
             assert all(p.spec.blocks[i].out == group.width for i in group.blocks)
 
 
-def test_width_is_bisected_with_log_many_lookups() -> None:
-    """A wide layer costs about log2(widths) look-ups (each may be a live measurement), and the width
-    found is the one a scan of every width finds."""
+def test_every_width_on_the_grid_is_priced() -> None:
+    """Every multiple of the grid step below a layer's width that keeps its expansion conv is
+    priced, and listed by specs_to_price before any pricing happens."""
     index = max(range(len(LARGE.blocks)), key=lambda i: LARGE.blocks[i].mid)  # a 960-wide expansion
+    cin = LARGE.in_channels()[index]
     priced: list[int] = []
 
     def counting(spec: ArchSpec) -> float:
         priced.append(spec.blocks[index].mid)
         return madds_ms(spec)
 
-    delta = 0.05 * madds_ms(LARGE)  # 960 -> 648: a scan from the top would price 40 widths
-    found = next(p for p in generate(LARGE, counting, delta)[0] if p.kind == "mid" and p.index == index)
-    scan = max(w for w in range(8, LARGE.blocks[index].mid, 8)
-               if madds_ms(with_mid(LARGE, index, w)) <= madds_ms(LARGE) - delta)
-    assert found.width_after == scan < LARGE.blocks[index].mid - 8
-    widths = [w for w in priced if w != LARGE.blocks[index].mid]
-    assert 3 <= len(widths) <= 8, widths  # of 119 candidate widths
+    for step in (8, 16):
+        priced.clear()
+        delta = 0.05 * madds_ms(LARGE)
+        found = next(p for p in generate(LARGE, counting, delta, step)[0] if p.kind == "mid" and p.index == index)
+        grid = [w for w in range(step, LARGE.blocks[index].mid, step) if w != cin]
+        assert sorted(set(priced) - {LARGE.blocks[index].mid}) == grid
+        goal = madds_ms(LARGE) - delta
+        assert found.width_after == max(w for w in grid if madds_ms(with_mid(LARGE, index, w)) <= goal)
+        listed = {s.to_str() for s in specs_to_price(LARGE, step)}
+        assert LARGE.to_str() in listed
+        assert {with_mid(LARGE, index, w).to_str() for w in grid} <= listed
 
 
 def test_group_proposal_on_the_stem_group_moves_the_stem_and_keeps_mid_eq_in() -> None:
@@ -77,10 +87,10 @@ def test_group_proposal_on_the_stem_group_moves_the_stem_and_keeps_mid_eq_in() -
 
 
 def test_selection_rules_pick_differently_on_hand_computed_values() -> None:
-    # acc_before 0.80. A: acc 0.78, saves 1.0 ms -> -0.02/ms. B: acc 0.79, saves 0.2 ms -> -0.05/ms.
-    results = [(0.78, 10.0, 9.0), (0.79, 10.0, 9.8)]
-    assert score("mobilenetv3", 0.80, *results[0]) == pytest.approx(-0.02)
-    assert score("mobilenetv3", 0.80, *results[1]) == pytest.approx(-0.05)
+    # control 0.80. A: acc 0.78, saves 1.0 ms -> -0.02/ms. B: acc 0.79, saves 0.2 ms -> -0.05/ms.
+    results = [Measured(0.78, 10.0, 9.0), Measured(0.79, 10.0, 9.8)]
+    assert score("mobilenetv3", 0.80, results[0]) == pytest.approx(-0.02)
+    assert score("mobilenetv3", 0.80, results[1]) == pytest.approx(-0.05)
     assert select("mobilenetv3", 0.80, results) == 0
     assert select("netadapt", 0.80, results) == 1
     with pytest.raises(ValueError, match="unknown selection rule"):
@@ -100,29 +110,43 @@ def run_fake_jobs(jobs: list[Job], fail_after: int | None = None, calls: list[st
 
 def make_loop(tmp: Path, runner, rule: str = "mobilenetv3") -> NetAdaptLoop:
     seed_ms = madds_ms(SMALL)
-    cfg = LoopConfig(target_ms=0.7 * seed_ms, delta_ms=0.01 * seed_ms, decay=0.96, rule=rule, seed=3)
+    cfg = LoopConfig(target_ms=0.7 * seed_ms, delta_ms=0.01 * seed_ms, delta_decay=0.96, selection=rule, seed=3)
     return NetAdaptLoop(tmp, madds_ms, runner, lambda arch, weights: fake_acc(arch), cfg)
 
 
 def test_loop_reaches_target_with_valid_steps(tmp_path: Path) -> None:
-    loop = make_loop(tmp_path, run_fake_jobs)
+    jobs: list[Job] = []
+
+    def recording(batch: list[Job]):
+        jobs.extend(batch)
+        return run_fake_jobs(batch)
+
+    loop = make_loop(tmp_path, recording)
     state = loop.run(loop.start(SMALL, tmp_path / "seed.pt"))
-    assert state["status"] == "met"
-    assert state["current"]["latency_ms"] <= loop.config.target_ms
+    assert state.status == "met"
+    assert state.current.latency_ms <= loop.config.target_ms
     history = history_frame(state)
     chosen = history[history.chosen]
-    assert len(chosen) == state["iteration"] >= 2
+    assert len(chosen) == state.iteration >= 2
+    for _, row in history.iterrows():  # delta decays by 0.96 per iteration, and every proposal cuts it
+        assert row.delta_ms == pytest.approx(0.01 * madds_ms(SMALL) * 0.96 ** row.iteration)
+        assert row.latency_cut >= row.delta_ms - 1e-12
     for _, row in chosen.iterrows():
-        delta = loop.config.delta_ms * loop.config.decay ** row.iteration
-        assert row.latency_before - row.latency_after >= delta - 1e-12
         ArchSpec.from_str(row.arch)  # valid: residual groups equal
     trajectory = trajectory_frame(state)
-    assert list(trajectory.iteration) == [-1, *range(state["iteration"])]
+    assert list(trajectory.iteration) == [-1, *range(state.iteration)]
     assert trajectory.latency_ms.is_monotonic_decreasing
-    assert Path(state["current"]["weights"]).exists()
+    assert Path(state.current.weights).exists()
     unchosen = history[~history.chosen]
     assert not any(Path(tmp_path / f"iter{r.iteration:03d}" / f"{r.kind}{r['index']}.pt").exists()
                    for _, r in unchosen.iterrows())
+    assert not list(tmp_path.glob(f"iter*/{CONTROL}.pt"))
+    # each iteration fine-tunes the control (the current net) and every proposal with one seed
+    for it in state.iterations:
+        batch = [j for j in jobs if j.iteration == it.iteration]
+        assert {j.seed for j in batch} == {it.seed} == {iteration_seed(3, it.iteration)}
+        assert [j.key for j in batch if j.arch == j.parent_arch] == [CONTROL]
+        assert len(batch) == len(it.proposals) + 1
 
 
 def test_kill_mid_iteration_and_resume_matches_uninterrupted(tmp_path: Path) -> None:
@@ -138,11 +162,13 @@ def test_kill_mid_iteration_and_resume_matches_uninterrupted(tmp_path: Path) -> 
     finished = list(calls)
     assert len(finished) == 3
     resumed = loop.run(loop.resume())
-    assert len(calls) == len(set(calls)), "a finished proposal was recomputed"
-    assert resumed["history"] == [
-        {**row, "duration_s": got["duration_s"]} for row, got in zip(expected["history"], resumed["history"])
-    ]
-    assert resumed["current"]["arch"] == expected["current"]["arch"]
+    assert len(calls) == len(set(calls)), "a finished fine-tune was recomputed"
+
+    def timeless(s):
+        return [{**dataclasses.asdict(r), "duration_s": None} for r in history_rows(s)]
+
+    assert timeless(resumed) == timeless(expected)
+    assert resumed.current.arch == expected.current.arch
 
 
 def test_resume_refuses_other_settings(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ def hwnas(config: Path, *args: str, kill_mid_iteration: Path | None = None) -> t
             return False
         state = json.loads(kill_mid_iteration.read_text())  # written atomically: never half a file
         pending = state.get("pending")
-        if pending and 0 < sum(p["acc"] is not None for p in pending["proposals"]) < len(pending["proposals"]):
+        if pending and 0 < sum(done(p["trial"]) for p in pending["proposals"]) < len(pending["proposals"]):
             seen.append(state)
             return True
         return False
@@ -37,8 +37,13 @@ def hwnas(config: Path, *args: str, kill_mid_iteration: Path | None = None) -> t
     return code, out, (seen[0] if seen else None)
 
 
+def done(trial: dict) -> bool:
+    return trial["val_accuracy"] is not None or trial["failure"] is not None
+
+
 def computed(log: str) -> list[tuple[int, str]]:
-    return [(int(i), k) for i, k in re.findall(r"netadapt: iteration (\d+) (\w+): val acc", log)]
+    """(iteration, key) of every fine-tune the log reports: proposals and controls."""
+    return [(int(i), k) for i, k in re.findall(r"netadapt: iteration (\d+) (\w+): (?:val accuracy|failed)", log)]
 
 
 @pytest.mark.slow
@@ -59,23 +64,26 @@ def test_kill_9_mid_iteration_then_resume_equals_an_uninterrupted_run(tmp_path: 
     code, log, at_kill = hwnas(config, "name=cut", kill_mid_iteration=state_path)
     assert code == -9, "the run ended before it could be killed mid-iteration:\n" + log[-3000:]
     pending = at_kill["pending"]
-    finished = {(pending["iteration"], p["key"]) for p in pending["proposals"] if p["acc"] is not None}
+    k = pending["iteration"]
+    trials = {f"{p['kind']}{p['index']}": p["trial"] for p in pending["proposals"]}
+    finished = {(k, key) for key, t in trials.items() if done(t)}
     assert finished
+    if done(pending["control"]):
+        finished.add((k, "control"))
     code, log, _ = hwnas(config, "name=cut", "--resume")
     assert code == whole_code, log[-3000:]
-    done, total = len(finished), len(pending["proposals"])
-    assert f"resumed iteration {pending['iteration']} with " in log
-    assert not finished & set(computed(log)), "a finished proposal was recomputed"
-    assert {(pending["iteration"], p["key"]) for p in pending["proposals"]} - finished <= set(computed(log))
-    assert done < total
+    assert f"resumed iteration {k} with " in log
+    assert not finished & set(computed(log)), "a finished fine-tune was recomputed"
+    assert {(k, key) for key in [*trials, "control"]} - finished <= set(computed(log))
+    assert len(finished & {(k, key) for key in trials}) < len(trials)
 
     cut = tmp_path / "runs" / "cut"
-    expected = json.loads((whole / "netadapt" / "state.json").read_text())
-    got = json.loads((cut / "netadapt" / "state.json").read_text())
-    assert comparable_history(got["history"]) == comparable_history(expected["history"])
+    expected = comparable_history(whole / "netadapt" / "state.json")
+    assert comparable_history(cut / "netadapt" / "state.json") == expected
     a = json.loads((whole / "netadapt" / "result.json").read_text())
     b = json.loads((cut / "netadapt" / "result.json").read_text())
-    for key in ("status", "final_arch", "table_ms", "target_ms", "iterations", "loop_val_accuracy", "val_accuracy", "test_accuracy"):
+    for key in ("status", "final_arch", "table_ms", "target_ms", "iterations", "loop_val_accuracy", "val_accuracy",
+                "test_accuracy"):
         assert b[key] == a[key], key
     history = pd.read_csv(cut / "netadapt" / "history.csv")
-    assert len(history) == len(expected["history"]) and history.chosen.sum() == a["iterations"]
+    assert len(history) == len(expected) and history.chosen.sum() == a["iterations"]

@@ -81,16 +81,17 @@ def make_run(root: Path, *, search: bool = True, entropy: bool = True, reference
     if netadapt:
         write_json(root / "seed/metrics.json", {"arch": "s", "val_accuracy": 0.7, "latency_ms": 3.0})
         write_csv(root / "netadapt/trajectory.csv", [
-            {"iteration": -1, "latency_ms": 3.0, "acc": 0.70, "arch": "s"},
-            {"iteration": 0, "latency_ms": 2.6, "acc": 0.68, "arch": "s0"},
-            {"iteration": 1, "latency_ms": 2.2, "acc": 0.66, "arch": "s1"}])
+            {"iteration": -1, "latency_ms": 3.0, "val_accuracy": 0.70, "arch": "s"},
+            {"iteration": 0, "latency_ms": 2.6, "val_accuracy": 0.68, "arch": "s0"},
+            {"iteration": 1, "latency_ms": 2.2, "val_accuracy": 0.66, "arch": "s1"}])
         hist = []
-        for it, (lat_before, acc_before) in enumerate([(3.0, 0.70), (2.6, 0.68)]):
+        for it, (lat_before, control) in enumerate([(3.0, 0.70), (2.6, 0.68)]):
             for k in range(3):
                 chosen = k == 1
+                acc = control - 0.02 - 0.01 * abs(k - 1)
                 hist.append({"iteration": it, "kind": "block", "index": k, "width_before": 24, "width_after": 16,
                              "latency_before": lat_before, "latency_after": lat_before - 0.4 + 0.05 * (k - 1),
-                             "acc_before": acc_before, "acc_after": acc_before - 0.02 - 0.01 * abs(k - 1),
+                             "control_val_accuracy": control, "val_accuracy": acc, "delta_accuracy": acc - control,
                              "chosen": chosen, "duration_s": 4.0 + k, "arch": f"p{it}{k}"})
         write_csv(root / "netadapt/history.csv", hist)
         write_json(root / "netadapt/result.json", {"status": "met", "iterations": 2, "target_ms": 2.3,

@@ -12,11 +12,11 @@ import pytest
 import torch
 from report_helpers import CLASSES, TINY, make_run, tiny_weights
 
-from experiments.phases import export as deploy
 from experiments.config.errors import DataError, RunDirError
 from experiments.config.schema import DataConfig, TrainingConfig
 from experiments.data import load_data
 from experiments.data.types import DataBundle
+from experiments.phases import export as deploy
 from experiments.report import build_report
 from experiments.rundir.manifest import file_sha256
 from experiments.training.loop import evaluate, make_loader

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from report_helpers import CLASSES, TINY, make_run
 
-from experiments.phases import export as deploy
 from experiments.config.schema import DataConfig
 from experiments.data import load_data
+from experiments.phases import export as deploy
 from experiments.report import build_report
 from latency.export import tflite_ops
 from latency.measure import BenchSettings

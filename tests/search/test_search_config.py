@@ -15,7 +15,14 @@ from experiments.cli import main
 from experiments.config.errors import ConfigError
 from experiments.config.schema import validate_config
 from experiments.config.spaces import resolve_space
-from experiments.phases.search import TRIAL_COLUMNS, build_searcher, checkpoint, reward_target, run_search, trials_frame
+from experiments.phases.search import (
+    TRIAL_COLUMNS,
+    build_searcher,
+    checkpoint,
+    reward_target,
+    run_search,
+    trials_frame,
+)
 from experiments.rundir.layout import REWARD_TARGET as TARGET_FILE
 from experiments.rundir.layout import TRIALS as TRIALS_FILE
 from experiments.rundir.run_dir import RunDir
