@@ -178,7 +178,11 @@ class NetAdaptConfig(Strict):
     target_ms: float | None = Field(None, gt=0, description="target latency in milliseconds")
     delta_ratio: float = Field(0.01, gt=0, lt=1, description="each step cuts >= delta_ratio x seed latency")
     delta_decay: float = Field(1.0, gt=0, le=1, description="delta multiplied by this every iteration")
-    finetune_steps: int = Field(200, ge=1, description="short fine-tune per proposal")
+    finetune_steps: int = Field(200, ge=1, description="short fine-tune per proposal (and of the unchanged "
+                                "control every iteration)")
+    finetune_lr_scale: float = Field(0.1, gt=0, le=1, description="proposal and control fine-tunes start from "
+                                     "train.lr x this, without warm-up, cosine to 0: they continue a trained net, "
+                                     "they do not train one")
     final: Literal["long_finetune", "retrain"] = "long_finetune"
     final_steps: int = Field(2000, ge=1, description="steps of the long fine-tune or the retrain")
     selection: Literal["mobilenetv3", "netadapt"] = "mobilenetv3"

@@ -39,9 +39,13 @@ from netadapt.state import STATE_FILE, StateError, load_state
 Log = Callable[[str], None]
 
 
-def finetune_recipe(train_cfg: TrainingConfig, steps: int) -> TrainingConfig:
-    """`train_cfg` with its budget replaced by `steps` optimizer steps."""
-    return TrainingConfig.model_validate({**train_cfg.model_dump(), "steps": steps, "epochs": None})
+def finetune_recipe(train_cfg: TrainingConfig, steps: int, lr_scale: float = 1.0) -> TrainingConfig:
+    """`train_cfg` with its budget replaced by `steps` optimizer steps; with `lr_scale` < 1 (the short
+    fine-tunes of proposals and the control), the peak learning rate scaled and no warm-up."""
+    changes = {"steps": steps, "epochs": None}
+    if lr_scale != 1.0:
+        changes |= {"lr": train_cfg.lr * lr_scale, "warmup_steps": 0}
+    return TrainingConfig.model_validate({**train_cfg.model_dump(), **changes})
 
 
 def loop_config(cfg: Config, seed_ms: float) -> LoopConfig:
@@ -92,7 +96,7 @@ def run_netadapt(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyMod
         log(f"netadapt: {run.path(layout.RESULT)} exists; nothing to do (status {result['status']})")
         return result
     started = time.perf_counter()
-    short = finetune_recipe(cfg.train, na.finetune_steps)
+    short = finetune_recipe(cfg.train, na.finetune_steps, na.finetune_lr_scale)
     if run_jobs is None:
         from experiments.ray_jobs.netadapt_tasks import (
             RayJobs,  # imports Ray: only when proposals run there

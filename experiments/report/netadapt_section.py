@@ -73,6 +73,12 @@ def netadapt_section(run: RunDir) -> str:
                 tried = str(int((hist["iteration"] == it).sum()))
             rows.append((it, num(r["latency_ms"]), num(r["val_accuracy"]), what, tried))
         lines += [table(("iteration", "latency (ms)", "accuracy", "kept proposal", "proposals tried"), rows), ""]
+    if hist is not None and {"latency_cut", "delta_accuracy", "delta_ms"} <= set(hist.columns):
+        lines += ["Every proposal, per iteration: its width, the cut the latency model predicts (and delta, the "
+                  "cut it had to reach), its validation accuracy after the short fine-tune minus the unchanged "
+                  "network's after the same fine-tune (the control), and which was kept.", "",
+                  table(("iteration", "proposal", "width", "predicted cut (ms)", "delta (ms)", "dAcc vs control",
+                         "kept"), _proposal_rows(hist)), ""]
     if isinstance(result, dict):
         lines += ["Result:", "", table(("key", "value"), _scalar_rows(result)), ""]
         if target is not None and "live_ms" in result:
@@ -88,3 +94,14 @@ def netadapt_section(run: RunDir) -> str:
             lines += [f"{len(hist)} proposals evaluated, median {np.nanmedian(durations):.1f} s each.", ""]
     lines.append(source(*(f for f in (TRAJECTORY, HISTORY, RESULT) if run.has(f))))
     return "\n".join(lines)
+
+
+def _proposal_rows(hist: pd.DataFrame) -> list[tuple[str, ...]]:
+    rows = []
+    for _, r in hist.iterrows():
+        failure = r.get("failure")
+        outcome = f"failed: {failure}" if isinstance(failure, str) and failure else num(r["delta_accuracy"], "+.4f")
+        kept = "yes" if str(r["chosen"]).lower() in ("true", "1") else ""
+        rows.append((str(int(r["iteration"])), f"{r['kind']} {r['index']}", f"{r['width_before']} -> {r['width_after']}",
+                     num(r["latency_cut"]), num(r["delta_ms"]), outcome, kept))
+    return rows

@@ -32,7 +32,7 @@ def setup(tmp_path: Path, **sections):
 
 
 def local(cfg, data, lines: list[str]) -> LocalJobs:
-    return LocalJobs(data, finetune_recipe(cfg.train, cfg.netadapt.finetune_steps), cfg.data.augment, lines.append)
+    return LocalJobs(data, finetune_recipe(cfg.train, cfg.netadapt.finetune_steps, cfg.netadapt.finetune_lr_scale), cfg.data.augment, lines.append)
 
 
 def never(jobs):
@@ -123,3 +123,12 @@ def test_ray_tasks_give_the_same_history_as_in_process_jobs(tmp_path: Path) -> N
     state2 = json.loads(state_path2.read_text())
     assert got["final_arch"] == expected["final_arch"] and got["test_accuracy"] == expected["test_accuracy"]
     assert Path(state2["current"]["weights"]).is_file() and str(tmp_path / "ray") in state2["current"]["weights"]
+
+
+def test_finetune_recipe_continues_a_trained_net() -> None:
+    cfg = validate_config(config_dict(Path("/tmp")), "t.yaml", check_files=False)
+    short = finetune_recipe(cfg.train, 40, 0.1)
+    assert short.steps == 40 and short.epochs is None and short.warmup_steps == 0
+    assert short.lr == 0.1 * cfg.train.lr
+    long = finetune_recipe(cfg.train, 500)
+    assert long.lr == cfg.train.lr and long.warmup_steps == cfg.train.warmup_steps and long.steps == 500

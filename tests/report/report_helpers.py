@@ -91,6 +91,7 @@ def make_run(root: Path, *, search: bool = True, entropy: bool = True, reference
                 acc = control - 0.02 - 0.01 * abs(k - 1)
                 hist.append({"iteration": it, "kind": "block", "index": k, "width_before": 24, "width_after": 16,
                              "latency_before": lat_before, "latency_after": lat_before - 0.4 + 0.05 * (k - 1),
+                             "latency_cut": 0.4 - 0.05 * (k - 1), "delta_ms": 0.3, "failure": "" if k else "diverged",
                              "control_val_accuracy": control, "val_accuracy": acc, "delta_accuracy": acc - control,
                              "chosen": chosen, "duration_s": 4.0 + k, "arch": f"p{it}{k}"})
         write_csv(root / "netadapt/history.csv", hist)

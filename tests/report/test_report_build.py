@@ -68,6 +68,9 @@ def test_netadapt_and_latency_numbers(tmp_path: Path) -> None:
     na = section(text, "## NetAdapt trajectory")
     assert "| 1 | 2.2000 | 0.6600 | block 1: 24 -> 16 | 3 |" in na
     assert "meets the target 2.300 ms" in na
+    # iteration 1, proposal k=1 (kept): cut 0.4 ms, accuracy 0.66 vs control 0.68; k=0 failed
+    assert "| 1 | block 1 | 24 -> 16 | 0.4000 | 0.3000 | -0.0200 | yes |" in na
+    assert "| 1 | block 0 | 24 -> 16 | 0.4500 | 0.3000 | failed: diverged |  |" in na
     lat = section(text, "## Predicted vs measured latency")
     # result.json: table 2.2 vs live 2.3 -> -4.3%; seed 3.0 vs 3.3 -> -9.1%; export: 2.2 vs 2.5 -> -12.0%
     assert "| final | 2.2000 | 2.3000 | -4.3 |" in lat
