@@ -33,7 +33,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from search.batch_stream import Batch, BatchStream
 from search.controller import Controller
 from search.policy import PolicyConfig, PolicyGradient
 from search.rewards import RewardFn
+from search.settings import check_settings, settings_from_dict
 from search.space import SearchSpace
 from search.supernet import SuperNet, largest_choices
 
@@ -90,19 +91,13 @@ class OneShotConfig:
             "quality": self.quality in QUALITIES,
             "checkpoint_every": isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 1,
         }
-        bad = [f"{name}={getattr(self, name)!r}" for name, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(f"invalid one-shot settings {', '.join(bad)}: steps, samples_per_step, checkpoint_every "
-                             f">= 1; 0 <= warmup_fraction < 1; lr, grad_clip > 0; 0 <= momentum, label_smoothing < 1; "
-                             f"weight_decay >= 0; quality one of {', '.join(QUALITIES)}")
+        check_settings("one-shot", self, checks, f"steps, samples_per_step, checkpoint_every >= 1; 0 <= "
+                       f"warmup_fraction < 1; lr, grad_clip > 0; 0 <= momentum, label_smoothing < 1; weight_decay "
+                       f">= 0; quality one of {', '.join(QUALITIES)}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OneShotConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown one-shot settings {unknown}; allowed: {', '.join(sorted(known))}")
-        return cls(**data)
+        return settings_from_dict(cls, data, "one-shot")
 
 
 def warmup_choices(space: SearchSpace, choices: Sequence[int], on: float, generator: torch.Generator) -> list[int]:
