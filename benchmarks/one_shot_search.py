@@ -9,7 +9,8 @@ arch's latency) once per seed, and prints per seed, each beside its goal (issue 
 - the mean shared-weight reward of the last 100 recorded children, against 100 uniform samples of
   the space scored by the final supernet (goal: above). As the recorded rewards were scored while
   the supernet was still training, the last 100 archs are also re-scored by the final supernet on
-  the same validation batches as the uniform ones (a paired comparison);
+  the same validation batches as the uniform ones (a paired comparison), with the accuracy, quality
+  and latency of both sets, which show where the reward's difference comes from;
 - the wall time of the search (goal: a few minutes, inside the demo's <= 15 min total).
 
 Latency: the demo fills a LiteRT lookup table on first use, minutes of measurements this script
@@ -78,15 +79,19 @@ def one_seed(seed: int, data: DataBundle, args: argparse.Namespace) -> dict[str,
         batches += batches[:LAST - len(batches)]
     uniform = [search.score(space.sample(rng), *batches[i]) for i in range(LAST)]
     rescored = [search.score(s["decisions"], *batches[i]) for i, s in enumerate(last)]
+
+    def mean(rows: list[dict], key: str) -> float:
+        return statistics.mean(r[key] for r in rows)
+
     return {
         "children": len(samples), "distinct": len({s["arch"] for s in samples}),
         "entropy_start": start_entropy, "entropy_end": end_entropy,
         "entropy_drop": 1 - end_entropy / start_entropy,
-        "last_recorded": statistics.mean(s["reward"] for s in last),
-        "last_rescored": statistics.mean(rescored), "uniform": statistics.mean(uniform),
-        "last_accuracy": statistics.mean(s["accuracy"] for s in last),
-        "last_latency": statistics.mean(s["latency_ms"] for s in last), "target_ms": target,
-        "uniform_latency": statistics.mean(latency(space.decode(space.sample(rng))) for _ in range(LAST)),
+        "last_recorded": mean(last, "reward"), "last_rescored": mean(rescored, "reward"),
+        "uniform": mean(uniform, "reward"), "last_accuracy": mean(rescored, "accuracy"),
+        "uniform_accuracy": mean(uniform, "accuracy"), "last_quality": mean(rescored, "quality"),
+        "uniform_quality": mean(uniform, "quality"), "last_latency": mean(rescored, "latency_ms"),
+        "uniform_latency": mean(uniform, "latency_ms"), "target_ms": target,
         "wall_s": wall, "top": search.top_k(1)[0]["arch"],
     }
 
@@ -121,8 +126,9 @@ def main() -> None:
               f"entropy {r['entropy_start']:.2f} -> {r['entropy_end']:.2f} (down {r['entropy_drop']:.0%}, goal >= "
               f"{GOALS['entropy_drop']:.0%}); reward of the last {LAST}: recorded {r['last_recorded']:.4f}, "
               f"re-scored {r['last_rescored']:.4f} vs uniform {r['uniform']:.4f} ({'above' if win else 'NOT above'}); "
-              f"last {LAST}: accuracy {r['last_accuracy']:.3f}, latency {r['last_latency']:.4f} ms (uniform "
-              f"{r['uniform_latency']:.4f}, target {r['target_ms']:.4f}); search {r['wall_s'] / 60:.1f} min "
+              f"re-scored last {LAST} vs uniform: accuracy {r['last_accuracy']:.3f} vs {r['uniform_accuracy']:.3f}, "
+              f"quality {r['last_quality']:.4f} vs {r['uniform_quality']:.4f}, latency {r['last_latency']:.4f} vs "
+              f"{r['uniform_latency']:.4f} ms (target {r['target_ms']:.4f}); search {r['wall_s'] / 60:.1f} min "
               f"(goal <= {GOALS['minutes']:.0f}); top arch {r['top']}")
     print(f"last {LAST} above uniform in {wins} of {len(args.seeds)} seeds (goal: all)")
 

@@ -203,19 +203,19 @@ class OneShotSearch:
     def _controller_step(self, clock: float) -> None:
         x, y = self.val_stream.next()
         batch = self.policy.sample(self.config.samples_per_step)
-        scored = [self._score(s.choices, x, y) for s in batch]
-        rewards = [r for _, r in scored]
-        stats = self.policy.update([s.choices for s in batch], [r.value for r in rewards],
+        records = [self.score(s.choices, x, y) for s in batch]
+        stats = self.policy.update([s.choices for s in batch], [r["reward"] for r in records],
                                    [s.log_prob for s in batch])
         now = self.elapsed_s + time.perf_counter() - clock
-        for sample, (record, reward) in zip(batch, scored):
+        for sample, record in zip(batch, records):
             record.update({"index": len(self.samples), "step": self.step, "stage": "one_shot",
                            "entropy": sample.entropy, "log_prob": sample.log_prob,
                            "policy_updates": self.policy.updates, "baseline": stats["baseline"], "time_s": now})
-            record.update({key: getattr(reward, term) for term, key in REWARD_TERMS.items()})
             self.samples.append(record)
 
-    def _score(self, choices: Sequence[int], images: torch.Tensor, labels: torch.Tensor) -> tuple[dict[str, Any], Any]:
+    def score(self, choices: Sequence[int], images: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
+        """A path's shared-weight accuracy, loss and quality on one batch, its latency, and the configured
+        reward with its terms (the fields of a recorded child; records nothing)."""
         accuracy, loss = self.evaluate(choices, images, labels)
         arch = self.space.decode(choices)
         key = arch.to_str()
@@ -225,7 +225,8 @@ class OneShotSearch:
         reward = self.reward(quality, self._latency_ms[key])
         record = {"arch": key, "decisions": [int(c) for c in choices], "accuracy": accuracy, "loss": loss,
                   "quality": quality, "latency_ms": self._latency_ms[key], "reward": reward.value}
-        return record, reward
+        record.update({column: getattr(reward, term) for term, column in REWARD_TERMS.items()})
+        return record
 
     @torch.no_grad()
     def evaluate(self, choices: Sequence[int], images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
@@ -240,10 +241,6 @@ class OneShotSearch:
         finally:
             self.net.batch_stats = False
         return float((logits.argmax(1) == labels).float().mean()), float(F.cross_entropy(logits, labels))
-
-    def score(self, choices: Sequence[int], images: torch.Tensor, labels: torch.Tensor) -> float:
-        """The configured reward of a path on one batch (for comparisons after the search; records nothing)."""
-        return float(self._score(choices, images, labels)[1].value)
 
     # ---- results ----------------------------------------------------------------------------
     @torch.no_grad()
