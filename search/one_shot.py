@@ -116,12 +116,14 @@ class OneShotSearch:
 
     `train` and `val` are re-iterables of (images, labels) batches (see `search.batch_stream`),
     `latency` maps an `ArchSpec` to milliseconds, `reward` is `search.rewards.make_reward(...)`.
-    With `directory`, checkpoints are written there and an existing one is resumed from.
+    With `directory`, checkpoints are written there and `run()` resumes from one found there (a
+    finished search returns its samples at once). A fresh start seeds torch's global generators with
+    `seed` (dropout draws from them); a resumed one restores them.
     """
 
     def __init__(self, space: SearchSpace, num_classes: int, train: Iterable[Batch], val: Iterable[Batch],
                  latency: Callable[[ArchSpec], float], reward: RewardFn, config: OneShotConfig = OneShotConfig(),
-                 policy: PolicyConfig = PolicyConfig(), controller: dict[str, Any] | None = None, seed: int = 0,
+                 policy: PolicyConfig | None = None, controller: dict[str, Any] | None = None, seed: int = 0,
                  directory: str | Path | None = None, device: str | torch.device | None = None,
                  dropout: float = 0.2, log: Callable[[str], None] | None = None) -> None:
         self.space, self.config, self.seed = space, config, seed
@@ -137,7 +139,7 @@ class OneShotSearch:
                                          weight_decay=config.weight_decay, nesterov=config.momentum > 0)
         self.controller = Controller([(d.name, len(d.choices)) for d in space.decisions], seed=seed,
                                      **(controller or {}))
-        self.policy = PolicyGradient(self.controller, policy, seed)
+        self.policy = PolicyGradient(self.controller, policy or PolicyConfig(), seed)
         self.generator = torch.Generator().manual_seed(seed + 1)
         self.train_stream, self.val_stream = BatchStream(train), BatchStream(val)
         self.step = 0
@@ -150,9 +152,6 @@ class OneShotSearch:
     @property
     def warmup_steps(self) -> int:
         return math.ceil(self.config.warmup_fraction * self.config.steps)
-
-    def finished(self) -> bool:
-        return self.step >= self.config.steps
 
     def run(self, until: int | None = None) -> list[dict[str, Any]]:
         """Search to the end (or up to step `until`, for tests and time slices); returns the samples."""

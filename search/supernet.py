@@ -11,7 +11,7 @@ of the space (stage i, repeat j, for the largest depth) owns one set of weights 
 
 A path is `space.decode(choices)`, so it is exactly the stand-alone child's `ArchSpec`, and every
 layer runs the math of `models.blocks` (the same `ConvBNAct` / `SqueezeExcite` / `EfficientHead`
-modules hold the weights, their activations are called). `child_state_dict` cuts those weights out
+modules hold the weights, their activations are called). `extract_child` cuts those weights out
 into the stand-alone `models.builder.MobileNet` (same parameter names), with the one slicing rule the
 forward uses (`shared_slice`), so the child built from them computes the path's function.
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 
 from models.spec import ArchSpec
+from search.one_shot import OneShotConfig, OneShotSearch
+from search.rewards import RewardFn, make_reward
 from search.space import SearchSpace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,13 +46,14 @@ def tiny_space() -> SearchSpace:
 
 
 def random_batches(n: int, batch: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """`n` batches of random images whose label is the brightest of the first CLASSES pixels' rows
-    (learnable, so a supernet's accuracy rises above chance)."""
+    """`n` batches of noise images, each shifted by its class's colour (learnable by any path, so the
+    shared-weight accuracy rises above chance as the supernet trains)."""
     gen = torch.Generator().manual_seed(seed)
+    colours = torch.randn(CLASSES, 3, 1, 1, generator=torch.Generator().manual_seed(0))
     out = []
     for _ in range(n):
-        x = torch.randn(batch, 3, RESOLUTION, RESOLUTION, generator=gen)
-        y = x[:, 0, :CLASSES, :].mean(2).argmax(1)
+        y = torch.randint(CLASSES, (batch,), generator=gen)
+        x = torch.randn(batch, 3, RESOLUTION, RESOLUTION, generator=gen) + colours[y]
         out.append((x, y))
     return out
 
@@ -57,3 +61,14 @@ def random_batches(n: int, batch: int, seed: int) -> list[tuple[torch.Tensor, to
 def size_latency(arch: ArchSpec) -> float:
     """A latency stand-in that grows with every block's width, kernel and SE (milliseconds)."""
     return 0.1 + sum(b.mid * b.kernel * (1.2 if b.se else 1.0) for b in arch.blocks) / 1000
+
+
+SEARCH_CONFIG = OneShotConfig(steps=12, samples_per_step=2, warmup_fraction=0.5, checkpoint_every=4, lr=0.05)
+
+
+def tiny_search(directory: Path | None, config: OneShotConfig = SEARCH_CONFIG, reward: RewardFn | None = None,
+                device: str = "cpu", **kwargs: Any) -> OneShotSearch:
+    """A one-shot search of the tiny space on tiny random data (`kwargs`: OneShotSearch's)."""
+    return OneShotSearch(tiny_space(), CLASSES, random_batches(5, 16, seed=0), random_batches(3, 16, seed=1),
+                         size_latency, reward or make_reward("mnasnet_soft", target_ms=0.3, w=-0.15), config,
+                         seed=3, directory=directory, device=device, **kwargs)

@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+from one_shot_fixtures import CLASSES, one_thread, size_latency, tiny_search, tiny_space  # noqa: F401
 
 from search.batch_stream import BatchStream
-from search.one_shot import STATE_FILE, OneShotConfig, OneShotSearch, warmup_choices, warmup_probability
+from search.one_shot import (
+    SAMPLES_FILE,
+    STATE_FILE,
+    OneShotConfig,
+    warmup_choices,
+    warmup_probability,
+)
 from search.policy import PolicyConfig
 from search.rewards import make_reward
 from search.supernet import largest_choices
 
-from one_shot_fixtures import CLASSES, one_thread, random_batches, size_latency, tiny_space  # noqa: F401
-
-TRAIN = random_batches(5, 16, seed=0)
-VAL = random_batches(3, 16, seed=1)
-CONFIG = OneShotConfig(steps=12, samples_per_step=2, warmup_fraction=0.5, checkpoint_every=4, lr=0.05)
-
-
-def search(directory: Path | None, config: OneShotConfig = CONFIG, reward: Any = None, **kwargs: Any) -> OneShotSearch:
-    reward = reward or make_reward("mnasnet_soft", target_ms=0.3, w=-0.15)
-    return OneShotSearch(tiny_space(), CLASSES, TRAIN, VAL, size_latency, reward, config, seed=3,
-                         directory=directory, device="cpu", **kwargs)
+JOB = Path(__file__).with_name("one_shot_job.py")
 
 
 def without_clock(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -32,7 +34,7 @@ def without_clock(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_samples_are_recorded_after_the_warm_up_with_every_column() -> None:
-    s = search(None)
+    s = tiny_search(None)
     samples = s.run()
     assert s.warmup_steps == 6
     assert len(samples) == (12 - 6) * 2
@@ -64,12 +66,12 @@ def test_a_search_killed_between_checkpoints_resumes_to_the_uninterrupted_result
                                                                                    killed_at: int) -> None:
     """Killed at step 7 (last checkpoint 4, inside the warm-up) or 10 (checkpoint 8, controller learning):
     the steps after the checkpoint die with the process and are redone."""
-    whole = search(tmp_path / "whole")
+    whole = tiny_search(tmp_path / "whole")
     whole.run()
-    killed = search(tmp_path / "killed")
+    killed = tiny_search(tmp_path / "killed")
     killed.run(until=killed_at)
     assert torch.load(tmp_path / "killed" / STATE_FILE, weights_only=True)["step"] == killed_at // 4 * 4
-    resumed = search(tmp_path / "killed")
+    resumed = tiny_search(tmp_path / "killed")
     resumed.run()
     assert resumed.step == whole.step == 12
     assert without_clock(resumed.samples) == without_clock(whole.samples)
@@ -79,29 +81,59 @@ def test_a_search_killed_between_checkpoints_resumes_to_the_uninterrupted_result
     assert resumed.top_k(3) == whole.top_k(3)
 
 
+@pytest.mark.slow
+def test_a_search_process_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
+    """A real kill -9 of a search process after a checkpoint with samples, then a resume here."""
+    config = OneShotConfig(steps=20, samples_per_step=2, checkpoint_every=2, lr=0.05)
+    directory = tmp_path / "killed"
+    job = subprocess.Popen([sys.executable, str(JOB), str(directory), str(config.steps)])
+    try:
+        deadline = time.monotonic() + 120
+        while not (directory / SAMPLES_FILE).is_file() or len(json.loads((directory / SAMPLES_FILE).read_text())) < 4:
+            assert job.poll() is None, "the search process ended before it could be killed"
+            assert time.monotonic() < deadline, "no checkpoint with samples within 120 s"
+            time.sleep(0.05)
+    finally:
+        job.send_signal(signal.SIGKILL)
+        job.wait()
+    done = torch.load(directory / STATE_FILE, weights_only=True)["step"]
+    assert 0 < done < config.steps
+    resumed = tiny_search(directory, config)
+    resumed.run()
+    whole = tiny_search(None, config)
+    whole.run()
+    assert without_clock(resumed.samples) == without_clock(whole.samples)
+    a, b = resumed.net.state_dict(), whole.net.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_resuming_with_other_settings_is_refused(tmp_path: Path) -> None:
-    search(tmp_path).run(until=4)
-    other = search(tmp_path, OneShotConfig(steps=12, samples_per_step=2, warmup_fraction=0.5, checkpoint_every=4))
+    tiny_search(tmp_path).run(until=4)
+    other = tiny_search(tmp_path, OneShotConfig(steps=12, samples_per_step=2, warmup_fraction=0.5, checkpoint_every=4))
     with pytest.raises(ValueError, match="resume with the settings"):
         other.run()
 
 
-def test_controller_entropy_falls_when_the_reward_is_informative() -> None:
-    """Latency dominates the absolute reward here (target far below every child), so the
-    smallest choices win; the controller must concentrate on them."""
-    config = OneShotConfig(steps=80, samples_per_step=4, warmup_fraction=0.1, checkpoint_every=80, lr=0.05)
-    s = search(None, config, reward=make_reward("tunas_abs", target_ms=0.05, beta=-0.5),
-               policy=PolicyConfig(learning_rate=0.05))
+def test_the_supernet_learns_and_the_controller_entropy_falls_when_the_reward_is_informative() -> None:
+    """Latency dominates the absolute reward here (target far below every child), so the smallest
+    choices win and the controller must concentrate on them; meanwhile the shared weights learn
+    the tiny data (chance: 1 / CLASSES)."""
+    config = OneShotConfig(steps=80, samples_per_step=4, warmup_fraction=0.1, checkpoint_every=80, lr=0.2)
+    s = tiny_search(None, config, reward=make_reward("tunas_abs", target_ms=0.05, beta=-0.5),
+                    policy=PolicyConfig(learning_rate=0.05))
     start = s.policy_entropy()
     s.run()
     end = s.policy_entropy()
     assert end < 0.6 * start, (start, end)
     rewards = [r["reward"] for r in s.samples]
     assert sum(rewards[-40:]) / 40 > sum(rewards[:40]) / 40
+    accuracy = [r["accuracy"] for r in s.samples]
+    half = len(accuracy) // 2
+    assert sum(accuracy[half:]) / (len(accuracy) - half) > 1.6 / CLASSES > sum(accuracy[:40]) / 40
 
 
 def test_top_k_gives_distinct_archs_ranked_by_probability_or_reward() -> None:
-    s = search(None)
+    s = tiny_search(None)
     s.run()
     top = s.top_k(4)
     assert len({r["arch"] for r in top}) == len(top) == 4
@@ -145,8 +177,7 @@ def test_invalid_settings_are_named() -> None:
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_the_search_runs_on_cuda_with_mixed_precision() -> None:
-    s = OneShotSearch(tiny_space(), CLASSES, TRAIN, VAL, size_latency, make_reward("mnasnet_soft", 0.3, w=-0.15),
-                      OneShotConfig(steps=8, samples_per_step=2), seed=0, device="cuda")
+    s = tiny_search(None, OneShotConfig(steps=8, samples_per_step=2), device="cuda")
     assert s.amp
     s.run()
     assert next(s.net.parameters()).is_cuda

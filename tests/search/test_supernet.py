@@ -5,14 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from one_shot_fixtures import (  # noqa: F401
+    CLASSES,
+    RESOLUTION,
+    SHIPPED_SPACES,
+    one_thread,
+    tiny_space,
+)
 from torch import nn
 
 from models.blocks import BN_MOMENTUM
 from models.builder import MobileNet
 from search.space import SearchSpace
 from search.supernet import SuperNet, child_state_dict, largest_choices, shared_slice
-
-from one_shot_fixtures import CLASSES, RESOLUTION, SHIPPED_SPACES, one_thread, tiny_space  # noqa: F401
 
 PATHS = 10
 
