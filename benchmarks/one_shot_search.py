@@ -61,7 +61,7 @@ def one_seed(seed: int, data: DataBundle, args: argparse.Namespace) -> dict[str,
     train = BatchLoader(data.train, data.mean, data.std, args.batch, shuffle=True, augment=cfg.data.augment,
                         drop_last=True, seed=seed)
     val = BatchLoader(data.val, data.mean, data.std, args.val_batch, shuffle=True, drop_last=True, seed=seed + 1000)
-    config = OneShotConfig(steps=args.steps, samples_per_step=args.samples_per_step, quality=args.quality)
+    config = OneShotConfig(steps=args.steps, samples_per_step=args.samples_per_step, quality=args.quality, lr=args.lr)
     with tempfile.TemporaryDirectory() as directory:
         search = OneShotSearch(space, data.num_classes, train, val, latency, reward, config, seed=seed,
                                directory=directory, device="cpu", log=print if args.verbose else None)
@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64, help="training batch")
     parser.add_argument("--val-batch", type=int, default=64, help="validation batch scoring the children")
     parser.add_argument("--quality", default="likelihood", choices=("accuracy", "likelihood"))
+    parser.add_argument("--lr", type=float, default=OneShotConfig.lr, help="supernet learning rate (cosine decay)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: best on a loaded machine)")
     parser.add_argument("--table", type=Path, default=None, help="a filled latency table instead of the proxy")
     parser.add_argument("--verbose", action="store_true")
@@ -116,7 +117,7 @@ def main() -> None:
           f"{cfg.search.reward.kind if cfg.search else '?'}; latency: "
           f"{latency_for(args.table, data.resolution, data.num_classes)[1]}; {args.steps} weight steps of "
           f"{args.batch}, {args.samples_per_step} children per controller step on {args.val_batch} images, "
-          f"quality {args.quality}, {args.threads} thread(s)")
+          f"quality {args.quality}, lr {args.lr}, {args.threads} thread(s)")
     wins = 0
     for seed in args.seeds:
         r = one_seed(seed, data, args)
