@@ -21,12 +21,13 @@ and the sampling generator's state (plain tensors and numbers: loadable with wei
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
 from search.controller import Controller
+from search.settings import check_settings, settings_from_dict
 
 ALGORITHMS = ("reinforce", "ppo")
 
@@ -57,18 +58,12 @@ class PolicyConfig:
             "epochs": isinstance(self.epochs, int) and self.epochs >= 1,
             "grad_clip": self.grad_clip > 0,
         }
-        bad = [f"{name}={getattr(self, name)!r}" for name, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(f"invalid policy settings {', '.join(bad)}: learning_rate > 0, 0 <= baseline_decay < 1, "
-                             f"entropy_weight >= 0, 0 < clip < 1, epochs >= 1, grad_clip > 0")
+        check_settings("policy", self, checks, "learning_rate > 0, 0 <= baseline_decay < 1, entropy_weight >= 0, "
+                       "0 < clip < 1, epochs >= 1, grad_clip > 0")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PolicyConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown policy settings {unknown}; allowed: {', '.join(sorted(known))}")
-        return cls(**data)
+        return settings_from_dict(cls, data, "policy")
 
 
 @dataclass(frozen=True)
