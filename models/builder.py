@@ -23,7 +23,7 @@ class MobileNet(nn.Module):
         self.stem = ConvBNAct(IN_CHANNELS, spec.stem.out, STEM_KERNEL, STEM_STRIDE, act=spec.stem.act)
         self.blocks = nn.Sequential(*(InvertedResidual(cin, b) for cin, b in zip(spec.in_channels(), spec.blocks)))
         self.head = EfficientHead(spec.blocks[-1].out, spec.head, num_classes, dropout)
-        _init_weights(self)
+        init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(self.stem(x)))
@@ -33,7 +33,7 @@ def build_model(spec: ArchSpec, num_classes: int = 1000, dropout: float = 0.2) -
     return MobileNet(spec, num_classes=num_classes, dropout=dropout)
 
 
-def _init_weights(model: nn.Module) -> None:
+def init_weights(model: nn.Module) -> None:
     """torchvision's MobileNetV3 initialisation."""
     for m in model.modules():
         if isinstance(m, nn.Conv2d):

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.blocks import BN_EPS, ConvBNAct, EfficientHead, SqueezeExcite, se_width
-from models.builder import MobileNet, _init_weights
+from models.builder import MobileNet, init_weights
 from models.spec import IN_CHANNELS, STEM_KERNEL, STEM_STRIDE, ArchSpec, BlockSpec
 from search.space import SearchSpace
 from search.stages import mid_width
@@ -166,7 +166,7 @@ class SuperNet(nn.Module):
             in_widths = outs
         self.stages = nn.ModuleList(stages)
         self.head = EfficientHead(max(in_widths), space.head, num_classes, dropout)
-        _init_weights(self)
+        init_weights(self)
         self._ops = _Slicer(self)
 
     def forward(self, x: torch.Tensor, choices: Sequence[int]) -> torch.Tensor:
