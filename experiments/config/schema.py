@@ -30,6 +30,7 @@ from experiments.config.overrides import apply_overrides
 from experiments.config.spaces import resolve_space
 from models.references import resolve_arch
 from models.spec import SpecError
+from search.one_shot import QUALITIES, OneShotConfig
 from search.rewards import MNASNET_W, TUNAS_BETA
 from search.space import SpaceError
 
@@ -160,10 +161,51 @@ class RewardConfig(Strict):
         return self
 
 
-class SearchConfig(Strict):
-    """Block-wise search: controller, policy-gradient algorithm, reward, budget, child training."""
+_ONE_SHOT = OneShotConfig()
 
+
+class OneShotSection(Strict):
+    """Weight-sharing (TuNAS-style) search: one supernet over the space, trained through paths the
+    controller samples, each step followed (after the warm-up) by a controller step that scores sampled
+    paths on a validation batch with the configured reward; then the controller's top_k distinct archs
+    are trained stand-alone as Ray Tune trials with `child_training`, and the seed is picked from them.
+    Defaults are `search.one_shot.OneShotConfig`'s."""
+
+    steps: int = Field(_ONE_SHOT.steps, ge=1, description="supernet weight steps (training batches)")
+    samples_per_step: int = Field(_ONE_SHOT.samples_per_step, ge=1,
+                                  description="paths scored per controller step")
+    warmup_fraction: float = Field(_ONE_SHOT.warmup_fraction, ge=0, lt=1, description="share of the steps with "
+                                   "the controller off and every op / filter trained (all-on odds decay to 0)")
+    lr: float = Field(_ONE_SHOT.lr, gt=0, description="supernet SGD learning rate (cosine schedule)")
+    momentum: float = Field(_ONE_SHOT.momentum, ge=0, lt=1)
+    weight_decay: float = Field(_ONE_SHOT.weight_decay, ge=0)
+    label_smoothing: float = Field(_ONE_SHOT.label_smoothing, ge=0, lt=1)
+    grad_clip: float = Field(_ONE_SHOT.grad_clip, gt=0)
+    quality: Literal[QUALITIES] = Field(_ONE_SHOT.quality, description="what a path's reward takes as "
+                                        "accuracy: shared-weight accuracy, or likelihood exp(-loss) (less noisy)")
+    checkpoint_every: int = Field(_ONE_SHOT.checkpoint_every, ge=1, description="steps between checkpoints")
+    amp: bool = Field(_ONE_SHOT.amp, description="bfloat16 autocast on CUDA (ignored on the CPU)")
+    batch_size: int = Field(64, ge=1, description="training batch of a weight step")
+    val_batch_size: int = Field(64, ge=1, description="validation batch of a controller step")
+    top_k: int = Field(5, ge=1, description="distinct archs trained stand-alone after the one-shot phase")
+    rank_by: Literal["probability", "reward"] = Field("probability", description="how the top_k are chosen: the "
+                                                       "controller's probability, or the best shared-weight reward")
+
+    def loop_config(self) -> OneShotConfig:
+        """The loop's settings (this section less the phase's own keys)."""
+        own = {"batch_size", "val_batch_size", "top_k", "rank_by"}
+        return OneShotConfig.from_dict(self.model_dump(exclude=own))
+
+
+class SearchConfig(Strict):
+    """Block-wise search: controller, policy-gradient algorithm, reward, budget, child training.
+
+    `strategy: standalone` trains every sampled child (MnasNet); `one_shot` searches on a weight-sharing
+    supernet (`one_shot`) and trains only its top_k children stand-alone."""
+
+    strategy: Literal["standalone", "one_shot"] = "standalone"
     algorithm: Literal["reinforce", "ppo"] = "reinforce"
+    one_shot: OneShotSection = OneShotSection()
     controller: ControllerConfig = ControllerConfig()
     reward: RewardConfig
     children: int = Field(16, ge=1, description="search budget: number of sampled children")
