@@ -29,19 +29,20 @@ import torch
 from search.controller import Controller
 
 ALGORITHMS = ("reinforce", "ppo")
-DEFAULT_ENTROPY_WEIGHT = {"reinforce": 0.15, "ppo": 0.05}  # PPO's bonus acts in each of its `epochs` passes
+DEFAULT_ENTROPY_WEIGHT = {"reinforce": 0.2, "ppo": 0.05}  # PPO's bonus acts in each of its `epochs` passes
 
 
 @dataclass(frozen=True)
 class PolicyConfig:
-    """Hyper-parameters of the controller update. The defaults learn the synthetic 25-decision problem
-    of tests/search/test_learning.py within 500 samples; `entropy_weight` is relative to the reward's
+    """Hyper-parameters of the controller update. The defaults were tuned with REINFORCE on NAS-Bench-201
+    (docs/controller_tuning.md) and also learn the synthetic 25-decision problem of
+    tests/search/test_learning.py within 500 samples; `entropy_weight` is relative to the reward's
     moving standard deviation when `normalize` is on."""
 
     algorithm: str = "reinforce"
-    learning_rate: float = 0.01
-    baseline_decay: float = 0.9
-    entropy_weight: float = 0.15
+    learning_rate: float = 0.02
+    baseline_decay: float = 0.95
+    entropy_weight: float = 0.2
     clip: float = 0.2
     epochs: int = 3
     grad_clip: float = 5.0

@@ -52,7 +52,7 @@ STATE_FORMAT = "hwnas-searcher/3"
 TIMINGS = ("sample_s", "latency_s", "update_s", "after_complete_s")
 CHILD_TIMES = ("started_at", "train_s")  # copied from a child's last result when present
 RECORD_FIELDS = ("log_prob", "entropy", "policy_updates", "parent")  # algorithm-specific, None if not used
-BATCH_SIZE = 5
+BATCH_SIZE = 10  # children per policy update (docs/controller_tuning.md)
 
 
 class DiscreteSpace(Protocol):

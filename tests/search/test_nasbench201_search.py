@@ -8,12 +8,10 @@ of them miss the target. The full comparison is benchmarks/controller_nasbench20
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from search.nasbench201 import NasBench201Table
 from search.rewards import make_reward
@@ -24,16 +22,9 @@ DEVICE = "samsung_a50"
 BUDGET = 200
 SEEDS = range(20)
 
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"NAS-Bench-201 tables not found at {DATA.resolve()} "
-                                "(../shared/data/nasbench201 from the repository root)")
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny LSTM: threads only add overhead on a shared machine
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"),
+              pytest.mark.skipif(not DATA.is_dir(), reason=f"NAS-Bench-201 tables not found at {DATA.resolve()} "
+                                 "(../shared/data/nasbench201 from the repository root)")]
 
 
 def outcomes(algorithm: str, table: NasBench201Table, truth: GroundTruth) -> list[Outcome]:
