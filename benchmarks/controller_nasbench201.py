@@ -27,7 +27,7 @@ import math  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: E402
 from dataclasses import asdict, dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -121,6 +121,10 @@ def run_jobs(jobs: list[Job], budgets: Sequence[int], args: argparse.Namespace) 
         return [run_job(job, budgets) for job in jobs]
     with ProcessPoolExecutor(args.workers, initializer=_init_worker, initargs=init) as pool:
         futures = [pool.submit(run_job, job, budgets) for job in jobs]
+        step = max(1, len(jobs) // 10)
+        for done, _ in enumerate(as_completed(futures), start=1):
+            if done % step == 0:
+                print(f"  {done}/{len(jobs)} searches done, {time.perf_counter() - START:.0f} s", flush=True)
         return [f.result() for f in futures]
 
 

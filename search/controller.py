@@ -62,10 +62,12 @@ class Controller(nn.Module):
             nn.init.uniform_(param, -0.1, 0.1, generator=init)
 
     def logits(self, step: int, hidden: torch.Tensor) -> torch.Tensor:
-        logits = self.heads[step](hidden) / self.temperature
-        if self.tanh_constant is not None:
-            logits = self.tanh_constant * torch.tanh(logits)
-        return logits
+        return self._clip(self.heads[step](hidden))
+
+    def _clip(self, z: torch.Tensor) -> torch.Tensor:
+        """Head outputs -> logits: divided by the temperature, then c * tanh (see the module doc)."""
+        z = z / self.temperature
+        return z if self.tanh_constant is None else self.tanh_constant * torch.tanh(z)
 
     def forward(self, batch_size: int = 1, choices: torch.Tensor | None = None,
                 generator: torch.Generator | None = None) -> Rollout:
@@ -104,11 +106,10 @@ class Controller(nn.Module):
             if step + 1 < len(self.sizes):
                 inputs = self.embeddings[step](choices[:, step])
         widest = max(self.sizes)
-        weight = torch.stack([nn.functional.pad(h.weight, (0, 0, 0, widest - n)) for h, n in zip(self.heads, self.sizes)])
-        bias = torch.stack([nn.functional.pad(h.bias, (0, widest - n)) for h, n in zip(self.heads, self.sizes)])
-        z = torch.baddbmm(bias.unsqueeze(1), torch.stack(hidden), weight.transpose(1, 2)) / self.temperature
-        if self.tanh_constant is not None:
-            z = self.tanh_constant * torch.tanh(z)
+        pad = nn.functional.pad
+        weight = torch.stack([pad(h.weight, (0, 0, 0, widest - n)) for h, n in zip(self.heads, self.sizes)])
+        bias = torch.stack([pad(h.bias, (0, widest - n)) for h, n in zip(self.heads, self.sizes)])
+        z = self._clip(torch.baddbmm(bias.unsqueeze(1), torch.stack(hidden), weight.transpose(1, 2)))
         if widest > min(self.sizes):
             padded = torch.arange(widest).unsqueeze(0) >= torch.tensor(self.sizes).unsqueeze(1)  # (steps, widest)
             z = z.masked_fill(padded.unsqueeze(1), -1e9)

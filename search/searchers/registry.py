@@ -29,8 +29,8 @@ def make_searcher(algorithm: str, space: DiscreteSpace, latency: LatencyModel, r
                   batch_size: int = BATCH_SIZE, evolution: dict[str, Any] | None = None,
                   tpe: dict[str, Any] | None = None) -> SpaceSearcher:
     """The `algorithm` searcher over `space`; `policy` defaults to `PolicyConfig.default(algorithm)`."""
-    common: dict[str, Any] = dict(seed=seed, budget=budget, metric=metric, on_failure=on_failure,
-                                  after_complete=after_complete)
+    common: dict[str, Any] = {"seed": seed, "budget": budget, "metric": metric, "on_failure": on_failure,
+                              "after_complete": after_complete}
     if algorithm in ("reinforce", "ppo"):
         policy = policy or PolicyConfig.default(algorithm)
         if policy.algorithm != algorithm:

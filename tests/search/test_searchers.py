@@ -28,7 +28,7 @@ def accuracy(config: dict) -> float:
 
 
 def build(algorithm: str, num_samples: int = 12, seed: int = 3, **kwargs) -> SpaceSearcher:
-    args = dict(seed=seed, budget={"epochs": 1}, evolution=SETTINGS["evolution"], tpe=SETTINGS["tpe"])
+    args = {"seed": seed, "budget": {"epochs": 1}, "evolution": SETTINGS["evolution"], "tpe": SETTINGS["tpe"]}
     args.update(kwargs)
     return make_searcher(algorithm, SPACE, latency, make_reward("mnasnet_hard", 2.0), num_samples, **args)
 
