@@ -1,20 +1,31 @@
-"""The controller as a Ray Tune `Searcher`: the only module of search/ that imports ray.
+"""The Ray Tune `Searcher` seam of every search algorithm: the only place search/ meets ray (with
+search/searchers/tpe.py, which wraps Ray Tune's own OptunaSearch).
 
-`suggest` samples a choice vector from the policy, decodes it and hands the child a small JSON
-config (`arch` string, `decisions` by name, `seed`, `budget`); `on_trial_complete` turns the child's
-accuracy and the arch's latency (from a `LatencyModel`, a callable `ArchSpec -> ms`) into a reward
-and updates the controller once `batch_size` rewards are in. A failed child (exception, missing or
-non-finite metric, or a `failure` string in its last result) is recorded with its reason and then
-skipped or given reward 0, as configured.
+`SpaceSearcher` is the shared adapter. It works on any space of named decisions (`decisions`,
+`decode(choices)` giving an object with `to_str()`, `values(choices)`): the MnasNet block spaces of
+`search.space` and tabular spaces such as `search.nasbench201`. An algorithm subclass only proposes
+choice vectors (`_propose`) and learns from finished records (`_learn`); everything else is here and
+the same for all: `suggest` decodes the proposal and hands the child a small JSON config (`arch`
+string, `decisions` by name, `seed`, `budget`); `on_trial_complete` turns the child's accuracy and the
+arch's latency (from a `LatencyModel`, a callable `decoded arch -> ms`) into a reward. A failed child
+(exception, missing or non-finite metric, or a `failure` string in its last result) is recorded with
+its reason and then skipped or given reward 0, as configured. `best()` is the best by reward.
 
-Every child's record holds its choices, the log-probability and entropy of the policy that sampled
-it, latency, reward terms, status and times: `suggested_at` / `completed_at` (driver clock),
+Every child's record holds its choices, latency, reward terms, status, times and the algorithm's
+fields (`RECORD_FIELDS`: the controller's log-probability, entropy and update count; evolution's
+parent), None where an algorithm has none: `suggested_at` / `completed_at` (driver clock),
 `started_at` and `train_s` when the child reports them, `time_total_s` from Tune. `timings` sums the
-seconds the searcher itself spends sampling, looking up latency, updating the policy and in
-`after_complete` (the driver's checkpoints): the framework's share of the driver's time.
+seconds the searcher itself spends proposing, looking up latency, learning and in `after_complete`
+(the driver's checkpoints): the framework's share of the driver's time.
 
 `save` / `restore` write one file with `torch.save` and read it with `torch.load(weights_only=True)`:
-the bookkeeping is a JSON string inside it, the policy a plain state_dict; nothing is pickled.
+the bookkeeping and any JSON-able algorithm state are a JSON string inside it, tensors (the policy's
+state_dict) plain; nothing is pickled.
+
+`ControllerSearcher` is the LSTM controller with REINFORCE or PPO (`search.policy`). It samples a
+whole batch of `batch_size` children at once from the current policy (one LSTM pass instead of
+`batch_size`) and drops what is left of it when the policy updates, so every child still comes
+from the policy in force when it was suggested.
 """
 
 from __future__ import annotations
@@ -22,62 +33,87 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from ray.tune.search import Searcher
 
-from models.spec import ArchSpec
 from search.controller import Controller
 from search.policy import PolicyConfig, PolicyGradient
 from search.rewards import RewardFn
-from search.space import SearchSpace
+from search.space import Decision
 
-LatencyModel = Callable[[ArchSpec], float]
+LatencyModel = Callable[[Any], float]
 FAILURE_TREATMENTS = ("skip", "zero")
-STATE_FORMAT = "hwnas-controller-searcher/2"
+STATE_FORMAT = "hwnas-searcher/3"
 TIMINGS = ("sample_s", "latency_s", "update_s", "after_complete_s")
 CHILD_TIMES = ("started_at", "train_s")  # copied from a child's last result when present
+RECORD_FIELDS = ("log_prob", "entropy", "policy_updates", "parent")  # algorithm-specific, None if not used
+BATCH_SIZE = 10  # children per policy update (docs/controller_tuning.md)
 
 
-class ControllerSearcher(Searcher):
-    """Policy-gradient search over a `SearchSpace`, driven by Ray Tune (or by hand in tests)."""
+class DiscreteSpace(Protocol):
+    """What a searcher needs of a space: named decisions, and choice vectors -> arch and -> values."""
 
-    def __init__(self, space: SearchSpace, latency: LatencyModel, reward: RewardFn, num_samples: int,
-                 policy: PolicyConfig | None = None, batch_size: int = 8, seed: int = 0,
-                 budget: dict[str, Any] | None = None, metric: str = "accuracy", on_failure: str = "skip",
-                 controller: dict[str, Any] | None = None,
-                 after_complete: Callable[[ControllerSearcher], None] | None = None) -> None:
-        """`controller` holds Controller keyword arguments (hidden, embedding, temperature, tanh_constant);
-        `after_complete` is called after every recorded child (e.g. to checkpoint the search)."""
+    decisions: tuple[Decision, ...]
+
+    def decode(self, choices: Sequence[int]) -> Any: ...
+
+    def values(self, choices: Sequence[int]) -> dict[str, object]: ...
+
+
+def best_by_reward(trials: Sequence[dict[str, Any]], k: int = 1) -> list[dict[str, Any]]:
+    """The k completed trials with the highest reward (the earliest first among equals)."""
+    done = [t for t in trials if t["status"] == "ok"]
+    return sorted(done, key=lambda t: t["reward"], reverse=True)[:k]
+
+
+class SpaceSearcher(Searcher):
+    """Records, rewards, failure handling and resume, shared by every algorithm (see the module doc)."""
+
+    algorithm: str  # the `search.algorithm` name; set by each subclass
+
+    def __init__(self, space: DiscreteSpace, latency: LatencyModel, reward: RewardFn, num_samples: int,
+                 seed: int = 0, budget: dict[str, Any] | None = None, metric: str = "accuracy",
+                 on_failure: str = "skip", after_complete: Callable[[SpaceSearcher], None] | None = None) -> None:
+        """`after_complete` is called after every recorded child (e.g. to checkpoint the search)."""
         super().__init__(metric=metric, mode="max")
         if not isinstance(num_samples, int) or num_samples < 1:
             raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if on_failure not in FAILURE_TREATMENTS:
             raise ValueError(f"on_failure {on_failure!r} is unknown; choose one of {', '.join(FAILURE_TREATMENTS)}")
         self.space = space
         self.latency = latency
         self.reward = reward
         self.num_samples = num_samples
-        self.batch_size = batch_size
         self.seed = seed
         self.budget = dict(budget or {})
         self.on_failure = on_failure
         self.after_complete = after_complete
-        model = Controller([(d.name, len(d.choices)) for d in space.decisions], seed=seed, **(controller or {}))
-        self.policy = PolicyGradient(model, policy or PolicyConfig(), seed)
         self.suggested = 0
         self.pending: dict[str, dict[str, Any]] = {}
         self.retry: list[dict[str, Any]] = []
         self.trials: list[dict[str, Any]] = []
-        self.batch: list[int] = []
-        self.update_log: list[dict[str, float]] = []
         self.timings = dict.fromkeys(TIMINGS, 0.0)
+
+    # ---- what an algorithm provides ---------------------------------------------------------
+    def _propose(self) -> tuple[list[int], dict[str, Any]]:
+        """The next choice vector and the algorithm's record fields (a subset of `RECORD_FIELDS`)."""
+        raise NotImplementedError
+
+    def _learn(self, record: dict[str, Any]) -> None:
+        """Take in a finished record (status set; reward None for a skipped failure)."""
+        raise NotImplementedError
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The algorithm's state for `save`: (JSON-able part, tensors part)."""
+        return {}, {}
+
+    def _load_state(self, state: dict[str, Any], tensors: dict[str, Any]) -> None:
+        """Restore what `_state` returned."""
 
     # ---- Ray Tune Searcher API ------------------------------------------------------------
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
@@ -120,48 +156,49 @@ class ControllerSearcher(Searcher):
             record.update(status="ok", reason=None, accuracy=float(accuracy), reward=terms.value,
                           reward_terms=terms.as_dict())
         self.trials.append(record)
-        if record["reward"] is not None:
-            self.batch.append(len(self.trials) - 1)
-        if len(self.batch) >= self.batch_size:
-            start = time.perf_counter()
-            self._update()
-            self.timings["update_s"] += time.perf_counter() - start
+        start = time.perf_counter()
+        self._learn(record)
+        self.timings["update_s"] += time.perf_counter() - start
         if self.after_complete is not None:
             start = time.perf_counter()
             self.after_complete(self)
             self.timings["after_complete_s"] += time.perf_counter() - start
 
     def save(self, checkpoint_path: str) -> None:
+        state, tensors = self._state()
         meta = {
             "format": STATE_FORMAT,
+            "algorithm": self.algorithm,
             "decisions": [[d.name, len(d.choices)] for d in self.space.decisions],
             "num_samples": self.num_samples,
-            "batch_size": self.batch_size,
             "seed": self.seed,
             "suggested": self.suggested,
             "pending": self.pending,
             "retry": self.retry,
             "trials": self.trials,
-            "batch": self.batch,
-            "update_log": self.update_log,
             "timings": self.timings,
+            "state": state,
         }
-        torch.save({"meta": json.dumps(meta, allow_nan=False), "policy": self.policy.state_dict()}, checkpoint_path)
+        torch.save({"meta": json.dumps(meta, allow_nan=False), "tensors": tensors}, checkpoint_path)
 
     def restore(self, checkpoint_path: str) -> None:
         """Load a `save` file; pending trials stay pending (Tune may finish them), see `requeue_pending`."""
-        state = torch.load(Path(checkpoint_path), weights_only=True)
-        meta = json.loads(state["meta"])
+        saved = torch.load(Path(checkpoint_path), weights_only=True)
+        meta = json.loads(saved["meta"])
         if meta.get("format") != STATE_FORMAT:
-            raise ValueError(f"{checkpoint_path}: not a controller searcher state (format {meta.get('format')!r})")
+            raise ValueError(f"{checkpoint_path}: not a searcher state of this version (format {meta.get('format')!r},"
+                             f" expected {STATE_FORMAT!r})")
+        if meta["algorithm"] != self.algorithm:
+            raise ValueError(f"{checkpoint_path}: saved by the {meta['algorithm']!r} search, not {self.algorithm!r}; "
+                             f"resume with the algorithm the search started with")
         decisions = [[d.name, len(d.choices)] for d in self.space.decisions]
         if meta["decisions"] != decisions:
             raise ValueError(f"{checkpoint_path}: saved for another search space (decisions differ); resume with "
                              f"the space the search started with")
-        self.policy.load_state_dict(state["policy"])
         self.num_samples = max(self.num_samples, meta["num_samples"])
-        for key in ("batch_size", "seed", "suggested", "pending", "retry", "trials", "batch", "update_log", "timings"):
+        for key in ("seed", "suggested", "pending", "retry", "trials", "timings"):
             setattr(self, key, meta[key])
+        self._load_state(meta["state"], saved["tensors"])
 
     # ---- helpers ---------------------------------------------------------------------------
     def requeue_pending(self) -> int:
@@ -173,8 +210,7 @@ class ControllerSearcher(Searcher):
 
     def best(self, k: int = 1) -> list[dict[str, Any]]:
         """The k completed trials with the highest reward."""
-        done = [t for t in self.trials if t["status"] == "ok"]
-        return sorted(done, key=lambda t: t["reward"], reverse=True)[:k]
+        return best_by_reward(self.trials, k)
 
     def finished(self) -> bool:
         """Whether every sample was suggested and completed."""
@@ -182,8 +218,8 @@ class ControllerSearcher(Searcher):
 
     def _new_record(self) -> dict[str, Any]:
         start = time.perf_counter()
-        sample = self.policy.sample(1)[0]
-        arch = self.space.decode(sample.choices)
+        choices, fields = self._propose()
+        arch = self.space.decode(choices)
         looked_up = time.perf_counter()
         latency_ms = float(self.latency(arch))
         self.timings["sample_s"] += looked_up - start
@@ -193,12 +229,10 @@ class ControllerSearcher(Searcher):
         return {
             "index": index,
             "arch": arch.to_str(),
-            "choices": sample.choices,
-            "decisions": self.space.values(sample.choices),
+            "choices": [int(c) for c in choices],
+            "decisions": self.space.values(choices),
             "seed": int(np.random.SeedSequence([self.seed, index]).generate_state(1)[0]),
-            "log_prob": sample.log_prob,
-            "entropy": sample.entropy,
-            "policy_updates": self.policy.updates,
+            **dict.fromkeys(RECORD_FIELDS), **fields,
             "latency_ms": latency_ms,
             "status": "pending", "reason": None, "accuracy": None, "reward": None, "reward_terms": None,
         }
@@ -207,12 +241,57 @@ class ControllerSearcher(Searcher):
         record.update(status=status, reason=reason, accuracy=None, reward_terms=None,
                       reward=0.0 if self.on_failure == "zero" else None)
 
-    def _update(self) -> None:
+
+class ControllerSearcher(SpaceSearcher):
+    """Policy-gradient search (REINFORCE or PPO, per `policy.algorithm`) with the LSTM controller."""
+
+    def __init__(self, space: DiscreteSpace, latency: LatencyModel, reward: RewardFn, num_samples: int,
+                 policy: PolicyConfig | None = None, batch_size: int = BATCH_SIZE, seed: int = 0,
+                 budget: dict[str, Any] | None = None, metric: str = "accuracy", on_failure: str = "skip",
+                 controller: dict[str, Any] | None = None,
+                 after_complete: Callable[[SpaceSearcher], None] | None = None) -> None:
+        """`controller` holds Controller keyword arguments (hidden, embedding, temperature, tanh_constant);
+        the policy is updated once `batch_size` rewards are in."""
+        super().__init__(space, latency, reward, num_samples, seed, budget, metric, on_failure, after_complete)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.batch_size = batch_size
+        model = Controller([(d.name, len(d.choices)) for d in space.decisions], seed=seed, **(controller or {}))
+        self.policy = PolicyGradient(model, policy or PolicyConfig(), seed)
+        self.algorithm = self.policy.config.algorithm
+        self.batch: list[int] = []
+        self.drawn: list[dict[str, Any]] = []  # sampled from the current policy, not yet suggested
+        self.update_log: list[dict[str, float]] = []
+
+    def _propose(self) -> tuple[list[int], dict[str, Any]]:
+        if not self.drawn:
+            self.drawn = [{"choices": s.choices, "log_prob": s.log_prob, "entropy": s.entropy}
+                          for s in self.policy.sample(self.batch_size)]
+        sample = self.drawn.pop(0)
+        return sample["choices"], {"log_prob": sample["log_prob"], "entropy": sample["entropy"],
+                                   "policy_updates": self.policy.updates}
+
+    def _learn(self, record: dict[str, Any]) -> None:
+        if record["reward"] is not None:
+            self.batch.append(len(self.trials) - 1)
+        if len(self.batch) < self.batch_size:
+            return
         rows = [self.trials[i] for i in self.batch]
         stats = self.policy.update([r["choices"] for r in rows], [r["reward"] for r in rows],
                                    [r["log_prob"] for r in rows])
         self.update_log.append({"update": self.policy.updates, "trials": len(self.trials), **stats})
         self.batch = []
+        self.drawn = []  # from the policy before this update
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        state = {"batch_size": self.batch_size, "batch": self.batch, "drawn": self.drawn,
+                 "update_log": self.update_log}
+        return state, {"policy": self.policy.state_dict()}
+
+    def _load_state(self, state: dict[str, Any], tensors: dict[str, Any]) -> None:
+        self.policy.load_state_dict(tensors["policy"])
+        for key in ("batch_size", "batch", "drawn", "update_log"):
+            setattr(self, key, state[key])
 
 
 def trial_config(record: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:

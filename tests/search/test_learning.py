@@ -9,11 +9,8 @@ shipped defaults of the `search.controller` config section, so this is the evide
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
-import torch
 
 from experiments.config.schema import SearchConfig
 from experiments.config.spaces import resolve_space
@@ -25,14 +22,7 @@ BUDGET = 500
 SEEDS = range(5)
 SPACE = resolve_space("mnv3-small")
 ALGORITHMS = ("ppo", "reinforce")
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny LSTM: threads only add overhead on a shared machine
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def score(choices: list[int], optimum: np.ndarray) -> float:

@@ -12,7 +12,9 @@ DECISIONS = [("a", 3), ("b", 2)]
 
 
 def make(algorithm: str = "reinforce", seed: int = 0) -> PolicyGradient:
-    return PolicyGradient(Controller(DECISIONS, hidden=8, seed=seed), PolicyConfig(algorithm=algorithm), seed)
+    """Baseline decay 0.9, as the hand-computed baselines below assume."""
+    config = PolicyConfig(algorithm=algorithm, baseline_decay=0.9)
+    return PolicyGradient(Controller(DECISIONS, hidden=8, seed=seed), config, seed)
 
 
 @pytest.mark.parametrize("algorithm", ["reinforce", "ppo"])

@@ -52,3 +52,31 @@ def test_searcher_drives_a_local_tune_run(tmp_path, monkeypatch) -> None:
     assert len(searcher.trials) == 4 and all(t["status"] == "ok" for t in searcher.trials)
     assert searcher.policy.updates == 2 and searcher.finished()
     assert list((tmp_path / "search").glob("searcher-state-*.pkl"))  # Tune called save()
+
+
+@pytest.mark.parametrize("algorithm", ["random", "evolution", "tpe"])
+def test_other_algorithms_drive_a_local_tune_run(algorithm: str, tmp_path, monkeypatch) -> None:
+    ray = pytest.importorskip("ray")
+    from ray import tune
+
+    from search.searchers import make_searcher
+
+    here = Path(__file__).resolve().parent
+    paths = [str(here), str(here.parents[1]), os.environ.get("PYTHONPATH", "")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
+    searcher = make_searcher(algorithm, resolve_space("mnv3-small"), lambda a: count_madds(a) / 30e6,
+                             make_reward("mnasnet_hard", 2.0), 4, seed=0, budget={"epochs": 1},
+                             evolution={"population": 2, "tournament": 2}, tpe={"startup_trials": 2})
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        tuner = tune.Tuner(
+            fake_child,
+            tune_config=tune.TuneConfig(search_alg=searcher, num_samples=4, max_concurrent_trials=2),
+            run_config=tune.RunConfig(storage_path=str(tmp_path), name="search", verbose=0),
+        )
+        results = tuner.fit()
+    finally:
+        ray.shutdown()
+    assert len(results) == 4 and not results.errors
+    assert len(searcher.trials) == 4 and all(t["status"] == "ok" for t in searcher.trials) and searcher.finished()
+    assert list((tmp_path / "search").glob("searcher-state-*.pkl"))  # Tune called save(): no pickle inside

@@ -1,0 +1,165 @@
+"""Random search, regularized evolution and TPE through the Searcher seam, driven by hand (no Ray running):
+seeded determinism, exact resume, failure handling, evolution's mutation and ageing, the registry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from search.nasbench201 import Cell, NasBench201Space
+from search.rewards import make_reward
+from search.searchers import ALGORITHMS, make_searcher
+from search.searchers.evolution import EvolutionSearcher
+from search.tune_searcher import SpaceSearcher
+
+SPACE = NasBench201Space()
+OTHERS = ("random", "evolution", "tpe")
+SETTINGS = {"evolution": {"population": 4, "tournament": 2}, "tpe": {"startup_trials": 3}}
+
+
+def latency(cell: Cell) -> float:
+    return 1.0 + sum(op.startswith("nor_conv") for op in cell.ops)
+
+
+def accuracy(config: dict) -> float:
+    """Rewards nor_conv_3x3 on the first edges: a smooth signal every algorithm can climb."""
+    return 0.3 + 0.1 * sum(edge.startswith("nor_conv_3x3") for edge in config["arch"].split("|")[1:4:2])
+
+
+def build(algorithm: str, num_samples: int = 12, seed: int = 3, **kwargs) -> SpaceSearcher:
+    args = {"seed": seed, "budget": {"epochs": 1}, "evolution": SETTINGS["evolution"], "tpe": SETTINGS["tpe"]}
+    args.update(kwargs)
+    return make_searcher(algorithm, SPACE, latency, make_reward("mnasnet_hard", 2.0), num_samples, **args)
+
+
+def drive(searcher: SpaceSearcher, ids: list[str], fail: tuple[str, ...] = ()) -> list[dict]:
+    configs = [searcher.suggest(i) for i in ids]
+    for trial_id, config in zip(ids, configs):
+        if trial_id in fail:
+            searcher.on_trial_complete(trial_id, None, error=True)
+        else:
+            searcher.on_trial_complete(trial_id, {"accuracy": accuracy(config)})
+    return configs
+
+
+def one_at_a_time(searcher: SpaceSearcher, n: int, start: int = 0) -> list[dict]:
+    return [drive(searcher, [f"t{i}"])[0] for i in range(start, start + n)]
+
+
+@pytest.mark.parametrize("algorithm", OTHERS)
+def test_a_seed_fixes_the_search_and_another_seed_changes_it(algorithm: str) -> None:
+    first = one_at_a_time(build(algorithm), 12)
+    assert one_at_a_time(build(algorithm), 12) == first
+    assert one_at_a_time(build(algorithm, seed=4), 12) != first
+    assert {"arch", "decisions", "seed", "budget"} == set(first[0]) and first[0]["budget"] == {"epochs": 1}
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_records_rewards_best_and_finish_are_the_same_for_every_algorithm(algorithm: str) -> None:
+    searcher = build(algorithm, num_samples=10)
+    one_at_a_time(searcher, 10)
+    assert searcher.suggest("t10") == "FINISHED" and searcher.finished()
+    row = searcher.trials[0]
+    assert row["status"] == "ok" and row["reward"] == pytest.approx(make_reward("mnasnet_hard", 2.0)(
+        row["accuracy"], row["latency_ms"]).value)
+    keys = {"index", "arch", "choices", "decisions", "seed", "log_prob", "entropy", "policy_updates", "parent",
+            "latency_ms", "status", "reason", "accuracy", "reward", "reward_terms", "trial_id", "suggested_at",
+            "completed_at", "time_total_s", "started_at", "train_s"}
+    assert all(set(t) == keys for t in searcher.trials)
+    assert searcher.best()[0]["reward"] == max(t["reward"] for t in searcher.trials)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_a_shorter_search_is_the_start_of_a_longer_one(algorithm: str) -> None:
+    """No algorithm depends on its total budget: the benchmark scores every budget from one search."""
+    short, long = build(algorithm, num_samples=8), build(algorithm, num_samples=16)
+    one_at_a_time(short, 8)
+    one_at_a_time(long, 16)
+    assert [t["arch"] for t in short.trials] == [t["arch"] for t in long.trials[:8]]
+
+
+@pytest.mark.parametrize("algorithm", OTHERS)
+def test_save_restore_resumes_exactly(algorithm: str, tmp_path) -> None:
+    path = tmp_path / "searcher-state.pkl"
+    first = build(algorithm)
+    one_at_a_time(first, 6)
+    first.suggest("t6")  # in flight when the driver dies
+    inflight = dict(first.pending["t6"])
+    first.save(str(path))
+    torch.load(path, weights_only=True)  # loadable without unpickling arbitrary objects
+    first.on_trial_complete("t6", {"accuracy": 0.5})
+    expected = one_at_a_time(first, 5, start=7)
+
+    second = build(algorithm)
+    second.restore(str(path))
+    assert len(second.trials) == 6 and set(second.pending) == {"t6"} and second.suggested == 7
+    second.on_trial_complete("t6", {"accuracy": 0.5})
+    assert one_at_a_time(second, 5, start=7) == expected  # same RNG, population or Optuna study
+
+    third = build(algorithm)
+    third.restore(str(path))
+    assert third.requeue_pending() == 1
+    retried = third.suggest("t6-retry")
+    assert (retried["arch"], retried["seed"]) == (inflight["arch"], inflight["seed"])
+
+
+def test_restore_rejects_another_algorithm_or_other_settings(tmp_path) -> None:
+    path = tmp_path / "state.pkl"
+    build("evolution").save(str(path))
+    with pytest.raises(ValueError, match="saved by the 'evolution' search, not 'random'"):
+        build("random").restore(str(path))
+    with pytest.raises(ValueError, match="evolution settings"):
+        build("evolution", evolution={"population": 5, "tournament": 2}).restore(str(path))
+    build("reinforce").save(str(path))
+    with pytest.raises(ValueError, match="not 'ppo'"):
+        build("ppo").restore(str(path))
+
+
+@pytest.mark.parametrize("algorithm", OTHERS)
+@pytest.mark.parametrize(("treatment", "reward"), [("skip", None), ("zero", 0.0)])
+def test_failed_children_are_recorded_and_treated(algorithm: str, treatment: str, reward: float | None) -> None:
+    searcher = build(algorithm, on_failure=treatment)
+    drive(searcher, ["t0", "t1"], fail=("t0",))
+    searcher.suggest("t2")
+    searcher.on_trial_complete("t2", {"accuracy": float("nan")})
+    searcher.suggest("t3")
+    searcher.on_trial_complete("t3", {"accuracy": 0.4, "failure": "diverged: loss is nan at step 3"})
+    failed = [searcher.trials[0], searcher.trials[2], searcher.trials[3]]
+    assert [r["status"] for r in failed] == ["error", "invalid", "failed"]
+    assert all(r["reward"] == reward for r in failed)
+    one_at_a_time(searcher, 8, start=4)  # the search goes on after failures
+    assert len(searcher.trials) == 12 and searcher.best()[0]["status"] == "ok"
+    if algorithm == "evolution":
+        members = [searcher.trials[i]["reward"] for i in searcher.population]
+        assert (None not in members) and (treatment == "skip" or len(members) == 4)
+    if algorithm == "tpe":
+        states = [t.state.name for t in searcher.optuna._ot_study.trials[:4]]
+        assert states == (["FAIL", "COMPLETE", "FAIL", "FAIL"] if treatment == "skip" else ["COMPLETE"] * 4)
+
+
+def test_evolution_mutates_one_decision_of_a_tournament_winner_and_ages_the_population() -> None:
+    searcher = build("evolution", num_samples=60, evolution={"population": 6, "tournament": 3})
+    one_at_a_time(searcher, 60)
+    assert all(t["parent"] is None for t in searcher.trials[:6])
+    by_index = {t["index"]: t for t in searcher.trials}
+    for child in searcher.trials[6:]:
+        parent = by_index[child["parent"]]
+        assert sum(a != b for a, b in zip(child["choices"], parent["choices"])) == 1
+        assert child["index"] - 6 <= child["parent"] < child["index"]  # from the last `population` children
+    assert searcher.population == list(range(54, 60))  # the oldest left, the newest six remain
+    rewards = [t["reward"] for t in searcher.trials]
+    assert np.mean(rewards[-20:]) > np.mean(rewards[:6])  # selection climbs the synthetic signal
+
+
+def test_registry_builds_each_algorithm_and_rejects_mistakes() -> None:
+    from search.policy import PolicyConfig
+
+    assert {build(a).algorithm for a in ALGORITHMS} == set(ALGORITHMS)
+    assert build("ppo").policy.config == PolicyConfig.default("ppo")
+    with pytest.raises(ValueError, match="unknown; choose one of reinforce, ppo, random, evolution, tpe"):
+        build("bayes")
+    with pytest.raises(ValueError, match="was given policy settings for 'reinforce'"):
+        build("ppo", policy=PolicyConfig())
+    with pytest.raises(ValueError, match="1 <= tournament <= population"):
+        EvolutionSearcher(SPACE, latency, make_reward("mnasnet_hard", 2.0), 4, population=2, tournament=3)
