@@ -31,20 +31,20 @@ from models import atomic  # noqa: E402
 from search.nasbench201 import NasBench201Table  # noqa: E402
 from search.tabular_score import GroundTruth  # noqa: E402
 
-# the candidate keys (ControllerConfig names) -> where they go in make_searcher's settings
-POLICY_KEYS = {"lr": "learning_rate", "baseline_decay": "baseline_decay", "entropy_weight": "entropy_weight"}
-CONTROLLER_KEYS = {"tanh_clip": "tanh_constant", "temperature": "temperature"}
+# the candidate keys (ControllerConfig names, which the code uses too) and where they go in make_searcher's settings
+POLICY_KEYS = {"lr", "baseline_decay", "entropy_weight"}
+CONTROLLER_KEYS = {"tanh_clip", "temperature"}
 MAX_TUNING_COLUMNS = 3
 
 
 def settings_of(candidate: dict) -> dict:
     """make_searcher settings (JSON-able) for a candidate written with ControllerConfig names."""
-    unknown = set(candidate) - set(POLICY_KEYS) - set(CONTROLLER_KEYS) - {"batch_size"}
+    unknown = set(candidate) - POLICY_KEYS - CONTROLLER_KEYS - {"batch_size"}
     if unknown:
         raise SystemExit(f"unknown candidate keys {sorted(unknown)}; use {sorted({*POLICY_KEYS, *CONTROLLER_KEYS})} "
                          f"or batch_size")
-    settings: dict = {"policy": {POLICY_KEYS[k]: v for k, v in candidate.items() if k in POLICY_KEYS},
-                      "controller": {CONTROLLER_KEYS[k]: v for k, v in candidate.items() if k in CONTROLLER_KEYS}}
+    settings: dict = {"policy": {k: v for k, v in candidate.items() if k in POLICY_KEYS},
+                      "controller": {k: v for k, v in candidate.items() if k in CONTROLLER_KEYS}}
     if "batch_size" in candidate:
         settings["batch_size"] = candidate["batch_size"]
     return settings

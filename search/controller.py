@@ -5,7 +5,7 @@ i - 1 (a learned start vector at step 0), and a softmax head of its own turns th
 logits over decision i's choices. As in ENAS's controller (Pham et al. 2018, which MnasNet's
 follows), the head's output z is divided by the temperature T and then, optionally, clipped:
 
-    logits = c * tanh(z / T)    (tanh_constant c; with c None: logits = z / T)
+    logits = c * tanh(z / T)    (tanh_clip c; with c None: logits = z / T)
 
 so logits lie in (-c, c), which bounds how sure the controller can get and keeps it exploring.
 The controller sees only `(name, n_choices)` per decision.
@@ -29,14 +29,20 @@ class Rollout:
     entropy: torch.Tensor
 
 
+HIDDEN_SIZE = 32
+TEMPERATURE = 1.0
+TANH_CLIP = 3.0  # ENAS logit clipping
+
+
 class Controller(nn.Module):
     """LSTM policy over a sequence of categorical decisions; `seed` fixes the initial weights.
 
-    `hidden` is the LSTM width, `embedding` the width of the choice embeddings fed back (default: hidden).
+    `hidden_size` is the LSTM width, `embedding_size` the width of the choice embeddings fed back
+    (default: hidden_size).
     """
 
-    def __init__(self, decisions: Sequence[tuple[str, int]], hidden: int = 32, embedding: int | None = None,
-                 temperature: float = 1.0, tanh_constant: float | None = 3.0, seed: int = 0) -> None:
+    def __init__(self, decisions: Sequence[tuple[str, int]], hidden_size: int = HIDDEN_SIZE, embedding_size: int | None = None,
+                 temperature: float = TEMPERATURE, tanh_clip: float | None = TANH_CLIP, seed: int = 0) -> None:
         super().__init__()
         if not decisions:
             raise ValueError("a controller needs at least one decision (name, n_choices)")
@@ -45,18 +51,18 @@ class Controller(nn.Module):
             raise ValueError(f"decisions need a positive number of choices; got {bad}")
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature!r}")
-        if tanh_constant is not None and not tanh_constant > 0:
-            raise ValueError(f"tanh_constant must be positive or None (no clipping), got {tanh_constant!r}")
+        if tanh_clip is not None and not tanh_clip > 0:
+            raise ValueError(f"tanh_clip must be positive or None (no clipping), got {tanh_clip!r}")
         self.names = tuple(name for name, _ in decisions)
         self.sizes = tuple(n for _, n in decisions)
-        self.hidden = hidden
-        embedding = embedding or hidden
+        self.hidden_size = hidden_size
+        embedding = embedding_size or hidden_size
         self.temperature = temperature
-        self.tanh_constant = tanh_constant
+        self.tanh_clip = tanh_clip
         self.start = nn.Parameter(torch.zeros(1, embedding))
-        self.cell = nn.LSTMCell(embedding, hidden)
+        self.cell = nn.LSTMCell(embedding, hidden_size)
         self.embeddings = nn.ModuleList(nn.Embedding(n, embedding) for n in self.sizes)
-        self.heads = nn.ModuleList(nn.Linear(hidden, n) for n in self.sizes)
+        self.heads = nn.ModuleList(nn.Linear(hidden_size, n) for n in self.sizes)
         init = torch.Generator().manual_seed(seed)
         for param in self.parameters():
             nn.init.uniform_(param, -0.1, 0.1, generator=init)
@@ -67,7 +73,7 @@ class Controller(nn.Module):
     def _clip(self, z: torch.Tensor) -> torch.Tensor:
         """Head outputs -> logits: divided by the temperature, then c * tanh (see the module doc)."""
         z = z / self.temperature
-        return z if self.tanh_constant is None else self.tanh_constant * torch.tanh(z)
+        return z if self.tanh_clip is None else self.tanh_clip * torch.tanh(z)
 
     def forward(self, batch_size: int = 1, choices: torch.Tensor | None = None,
                 generator: torch.Generator | None = None) -> Rollout:

@@ -250,7 +250,7 @@ class ControllerSearcher(SpaceSearcher):
                  budget: dict[str, Any] | None = None, metric: str = "accuracy", on_failure: str = "skip",
                  controller: dict[str, Any] | None = None,
                  after_complete: Callable[[SpaceSearcher], None] | None = None) -> None:
-        """`controller` holds Controller keyword arguments (hidden, embedding, temperature, tanh_constant);
+        """`controller` holds Controller keyword arguments (hidden_size, embedding_size, temperature, tanh_clip);
         the policy is updated once `batch_size` rewards are in."""
         super().__init__(space, latency, reward, num_samples, seed, budget, metric, on_failure, after_complete)
         if not isinstance(batch_size, int) or batch_size < 1:

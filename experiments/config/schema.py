@@ -30,9 +30,15 @@ from experiments.config.overrides import apply_overrides
 from experiments.config.spaces import resolve_space
 from models.references import resolve_arch
 from models.spec import SpecError
+from search.controller import HIDDEN_SIZE, TANH_CLIP, TEMPERATURE
 from search.one_shot import QUALITIES, OneShotConfig
+from search.policy import DEFAULT_ENTROPY_WEIGHT, PolicyConfig
 from search.rewards import MNASNET_W, TUNAS_BETA
+from search.searchers.evolution import POPULATION, TOURNAMENT
+from search.searchers.registry import ALGORITHMS
+from search.searchers.tpe import STARTUP_TRIALS
 from search.space import SpaceError
+from search.tune_searcher import BATCH_SIZE
 
 
 class Strict(BaseModel):
@@ -107,35 +113,61 @@ class TrainingConfig(Strict):
         return self
 
 
+_POLICY = PolicyConfig()
+
+
 class ControllerConfig(Strict):
-    """The LSTM controller of the block-wise search and its policy-gradient settings.
+    """The LSTM controller of the block-wise search (`reinforce`, `ppo`) and its policy-gradient settings.
 
-    The defaults are the settings tests/search/test_learning.py shows to learn: on a synthetic reward
-    over mnv3-small with a known optimum, REINFORCE and PPO each put more than half the probability on
-    the optimum within 500 samples and beat random search's best at equal budget."""
+    The names are the code's (`search.controller.Controller`, `search.policy.PolicyConfig`) and so are
+    the defaults, tuned with REINFORCE on NAS-Bench-201 ground truth (docs/controller_tuning.md)."""
 
-    hidden_size: int = Field(32, ge=1, description="LSTM width")
-    embedding_size: int = Field(32, ge=1, description="width of the choice embeddings fed back to the LSTM")
-    lr: float = Field(0.01, gt=0, description="Adam learning rate of the controller")
-    temperature: float = Field(1.0, gt=0, description="logits are divided by it (before the tanh clipping)")
-    tanh_clip: float | None = Field(3.0, gt=0, description="ENAS logit clipping: logits -> c * tanh(logits / "
+    hidden_size: int = Field(HIDDEN_SIZE, ge=1, description="LSTM width")
+    embedding_size: int | None = Field(None, ge=1, description="width of the choice embeddings fed back to the "
+                                       "LSTM; null: hidden_size")
+    lr: float = Field(_POLICY.lr, gt=0, description="Adam learning rate of the controller")
+    temperature: float = Field(TEMPERATURE, gt=0, description="logits are divided by it (before the tanh clipping)")
+    tanh_clip: float | None = Field(TANH_CLIP, gt=0, description="ENAS logit clipping: logits -> c * tanh(logits / "
                                     "temperature), bounding them to (-c, c); null disables")
     entropy_weight: float | None = Field(None, ge=0, description="entropy bonus, relative to the reward's moving "
-                                         "std; null: 0.15 for reinforce, 0.05 for ppo (whose bonus acts in each "
-                                         "of its ppo_epochs passes)")
-    baseline_decay: float = Field(0.9, ge=0, lt=1, description="decay of the moving-average reward baseline")
-    ppo_clip: float = Field(0.2, gt=0, lt=1)
-    ppo_epochs: int = Field(3, ge=1, description="PPO passes over each batch")
-    batch_size: int = Field(5, ge=1, description="children per policy update")
+                                         f"std; null: {DEFAULT_ENTROPY_WEIGHT['reinforce']} for reinforce, "
+                                         f"{DEFAULT_ENTROPY_WEIGHT['ppo']} for ppo (whose bonus acts in each of its "
+                                         "ppo_epochs passes)")
+    baseline_decay: float = Field(_POLICY.baseline_decay, ge=0, lt=1,
+                                  description="decay of the moving-average reward baseline")
+    ppo_clip: float = Field(_POLICY.ppo_clip, gt=0, lt=1)
+    ppo_epochs: int = Field(_POLICY.ppo_epochs, ge=1, description="PPO passes over each batch")
+    batch_size: int = Field(BATCH_SIZE, ge=1, description="children per policy update")
 
-    def entropy_for(self, algorithm: str) -> float:
-        """The entropy weight in effect for `algorithm` (reinforce or ppo)."""
-        if self.entropy_weight is not None:
-            return self.entropy_weight
-        return DEFAULT_ENTROPY_WEIGHT[algorithm]
+    def policy(self, algorithm: str) -> PolicyConfig:
+        """The policy-gradient settings for `algorithm` (reinforce or ppo)."""
+        entropy = DEFAULT_ENTROPY_WEIGHT[algorithm] if self.entropy_weight is None else self.entropy_weight
+        return PolicyConfig(algorithm=algorithm, lr=self.lr, baseline_decay=self.baseline_decay,
+                            entropy_weight=entropy, ppo_clip=self.ppo_clip, ppo_epochs=self.ppo_epochs)
+
+    def controller(self) -> dict[str, Any]:
+        """`search.controller.Controller` keyword arguments."""
+        return self.model_dump(include={"hidden_size", "embedding_size", "temperature", "tanh_clip"})
 
 
-DEFAULT_ENTROPY_WEIGHT = {"reinforce": 0.15, "ppo": 0.05}
+class EvolutionConfig(Strict):
+    """Regularized evolution (Real et al. 2019), `search.algorithm: evolution`."""
+
+    population: int = Field(POPULATION, ge=1, description="children alive; the oldest dies when one is born")
+    tournament: int = Field(TOURNAMENT, ge=1, description="children sampled per tournament; the best is mutated "
+                            "in one decision")
+
+    @model_validator(mode="after")
+    def _tournament_fits(self) -> EvolutionConfig:
+        if self.tournament > self.population:
+            raise ConfigIssue("tournament", self.tournament, f"must be <= population ({self.population})")
+        return self
+
+
+class TPEConfig(Strict):
+    """Optuna's TPE through Ray Tune's OptunaSearch, `search.algorithm: tpe`."""
+
+    startup_trials: int = Field(STARTUP_TRIALS, ge=1, description="random children before TPE models the history")
 
 
 class RewardConfig(Strict):
@@ -204,7 +236,10 @@ class SearchConfig(Strict):
     supernet (`one_shot`) and trains only its top_k children stand-alone."""
 
     strategy: Literal["standalone", "one_shot"] = "standalone"
-    algorithm: Literal["reinforce", "ppo"] = "reinforce"
+    algorithm: Literal[ALGORITHMS] = Field("reinforce", description="reinforce / ppo: the LSTM controller; random, "
+                                          "evolution (regularized), tpe (Optuna): baselines through the same seam")
+    evolution: EvolutionConfig = EvolutionConfig()
+    tpe: TPEConfig = TPEConfig()
     one_shot: OneShotSection = OneShotSection()
     controller: ControllerConfig = ControllerConfig()
     reward: RewardConfig

@@ -1,4 +1,4 @@
-"""The search phase: config -> ControllerSearcher -> children as Ray Tune trials -> run directory.
+"""The search phase: config -> a searcher (`search.algorithm`) -> children as Ray Tune trials -> run directory.
 
 After every completed child the controller state (`controller.pt`, see `search.tune_searcher`) and
 the trials table (`trials.csv`) are written atomically, so a driver killed at any point resumes
@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.config.schema import Config, SearchConfig
+from experiments.config.schema import Config
 from experiments.config.spaces import resolve_space
 from experiments.data.types import DataBundle
 from experiments.ray_jobs.search_trials import tune_children
@@ -33,10 +33,10 @@ from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir
 from models import atomic
 from models.spec import ArchSpec
-from search.policy import PolicyConfig
 from search.rewards import make_reward
+from search.searchers.registry import make_searcher
 from search.space import SearchSpace
-from search.tune_searcher import ControllerSearcher, LatencyModel
+from search.tune_searcher import LatencyModel, SpaceSearcher
 
 TOP_K = 5
 # column of trials.csv -> key of the child's reward terms (`search.rewards.Reward`)
@@ -47,29 +47,22 @@ TRIAL_COLUMNS = ("index", "trial_id", "status", "reason", "arch", "accuracy", "l
                  "suggested_at", "started_at", "completed_at", "wall_s", "time_total_s", "train_s")
 
 
-def controller_settings(search: SearchConfig) -> tuple[PolicyConfig, dict[str, Any]]:
-    """The policy-gradient settings and the Controller keyword arguments a search section describes."""
-    c = search.controller
-    policy = PolicyConfig(algorithm=search.algorithm, learning_rate=c.lr, baseline_decay=c.baseline_decay,
-                          entropy_weight=c.entropy_for(search.algorithm), clip=c.ppo_clip, epochs=c.ppo_epochs)
-    controller = {"hidden": c.hidden_size, "embedding": c.embedding_size, "temperature": c.temperature,
-                  "tanh_constant": c.tanh_clip}
-    return policy, controller
-
-
 def build_searcher(cfg: Config, latency: LatencyModel, target_ms: float,
-                   after_complete: Callable[[ControllerSearcher], None] | None = None) -> ControllerSearcher:
-    """The searcher a config describes (`cfg.search` must be set), scoring against `target_ms`."""
+                   after_complete: Callable[[SpaceSearcher], None] | None = None) -> SpaceSearcher:
+    """The `search.algorithm` searcher a config describes (`cfg.search` must be set), scoring against
+    `target_ms`."""
     s = cfg.search
     if s is None:
         raise ValueError("the config has no search section")
-    policy, controller = controller_settings(s)
     budget = {"epochs": s.child_training.epochs, "steps": s.child_training.steps}
-    return ControllerSearcher(
-        resolve_space(cfg.space), latency, make_reward(s.reward.kind, target_ms, w=s.reward.w, beta=s.reward.beta),
-        num_samples=s.children, policy=policy, batch_size=s.controller.batch_size, seed=cfg.seed, budget=budget,
-        on_failure=s.failed_child, after_complete=after_complete, controller=controller,
-    )
+    controller_based = s.algorithm in ("reinforce", "ppo")
+    return make_searcher(
+        s.algorithm, resolve_space(cfg.space), latency,
+        make_reward(s.reward.kind, target_ms, w=s.reward.w, beta=s.reward.beta), s.children, seed=cfg.seed,
+        budget=budget, on_failure=s.failed_child, after_complete=after_complete,
+        policy=s.controller.policy(s.algorithm) if controller_based else None,
+        controller=s.controller.controller(), batch_size=s.controller.batch_size,
+        evolution=s.evolution.model_dump(), tpe=s.tpe.model_dump())
 
 
 def reward_target(cfg: Config, space: SearchSpace, latency: LatencyModel, run: RunDir,
@@ -101,7 +94,7 @@ def reward_target(cfg: Config, space: SearchSpace, latency: LatencyModel, run: R
     return float(record["target_ms"])
 
 
-def trials_frame(searcher: ControllerSearcher) -> pd.DataFrame:
+def trials_frame(searcher: SpaceSearcher) -> pd.DataFrame:
     """One row per recorded child (columns `TRIAL_COLUMNS`); the decisions as JSON text."""
     rows = []
     for t in sorted(searcher.trials, key=lambda r: r["index"]):
@@ -115,14 +108,14 @@ def trials_frame(searcher: ControllerSearcher) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
 
 
-def checkpoint(run: RunDir, searcher: ControllerSearcher) -> None:
+def checkpoint(run: RunDir, searcher: SpaceSearcher) -> None:
     """Controller state and trials table, each written atomically."""
     with atomic.atomic_path(run.path(layout.CONTROLLER)) as tmp:
         searcher.save(str(tmp))
     atomic.write_text(run.path(layout.TRIALS), trials_frame(searcher).to_csv(index=False))
 
 
-def write_results(run: RunDir, searcher: ControllerSearcher) -> list[dict[str, Any]]:
+def write_results(run: RunDir, searcher: SpaceSearcher) -> list[dict[str, Any]]:
     """Top-k table and the best architecture; returns the top-k rows."""
     checkpoint(run, searcher)
     top = [{"arch": t["arch"], "reward": t["reward"], "accuracy": t["accuracy"], "latency_ms": t["latency_ms"],

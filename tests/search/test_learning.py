@@ -14,7 +14,6 @@ import pytest
 
 from experiments.config.schema import SearchConfig
 from experiments.config.spaces import resolve_space
-from experiments.phases.search import controller_settings
 from search.controller import Controller
 from search.policy import PolicyGradient
 
@@ -32,9 +31,9 @@ def score(choices: list[int], optimum: np.ndarray) -> float:
 def search(algorithm: str, seed: int, optimum: np.ndarray) -> tuple[float, float]:
     """(probability of the optimum after BUDGET samples, best reward sampled)."""
     search_config = SearchConfig(algorithm=algorithm, reward={"target_ms": 1.0})  # every other setting default
-    settings, kwargs = controller_settings(search_config)
-    controller = Controller([(d.name, len(d.choices)) for d in SPACE.decisions], seed=seed, **kwargs)
-    policy = PolicyGradient(controller, settings, seed)
+    c = search_config.controller
+    controller = Controller([(d.name, len(d.choices)) for d in SPACE.decisions], seed=seed, **c.controller())
+    policy = PolicyGradient(controller, c.policy(algorithm), seed)
     batch_size = search_config.controller.batch_size
     best = 0.0
     for _ in range(BUDGET // batch_size):

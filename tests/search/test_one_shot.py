@@ -120,7 +120,7 @@ def test_the_supernet_learns_and_the_controller_entropy_falls_when_the_reward_is
     the tiny data (chance: 1 / CLASSES)."""
     config = OneShotConfig(steps=80, samples_per_step=4, warmup_fraction=0.1, checkpoint_every=80, lr=0.2)
     s = tiny_search(None, config, reward=make_reward("tunas_abs", target_ms=0.05, beta=-0.5),
-                    policy=PolicyConfig(learning_rate=0.05))
+                    policy=PolicyConfig(lr=0.05))
     start = s.policy_entropy()
     s.run()
     end = s.policy_entropy()

@@ -14,7 +14,7 @@ DECISIONS = [("a", 3), ("b", 2)]
 def make(algorithm: str = "reinforce", seed: int = 0) -> PolicyGradient:
     """Baseline decay 0.9, as the hand-computed baselines below assume."""
     config = PolicyConfig(algorithm=algorithm, baseline_decay=0.9)
-    return PolicyGradient(Controller(DECISIONS, hidden=8, seed=seed), config, seed)
+    return PolicyGradient(Controller(DECISIONS, hidden_size=8, seed=seed), config, seed)
 
 
 @pytest.mark.parametrize("algorithm", ["reinforce", "ppo"])
@@ -43,7 +43,7 @@ def test_baseline_is_a_moving_average_of_rewards() -> None:
 @pytest.mark.parametrize("algorithm", ["reinforce", "ppo"])
 def test_normalised_updates_ignore_the_reward_scale(algorithm: str) -> None:
     config = PolicyConfig(algorithm=algorithm, entropy_weight=0.0)
-    a, b = (PolicyGradient(Controller(DECISIONS, hidden=8), config, 0) for _ in range(2))
+    a, b = (PolicyGradient(Controller(DECISIONS, hidden_size=8), config, 0) for _ in range(2))
     for step in range(3):
         batch = a.sample(6)
         b.sample(6)
@@ -66,9 +66,9 @@ def test_ppo_needs_sampling_log_probs_and_rewards_must_be_finite() -> None:
 def test_settings_are_validated() -> None:
     with pytest.raises(ValueError, match="policy algorithm 'a2c' is unknown; choose one of reinforce, ppo"):
         PolicyConfig(algorithm="a2c")
-    with pytest.raises(ValueError, match="clip=1.5"):
-        PolicyConfig(clip=1.5)
-    assert PolicyConfig.from_dict({"algorithm": "ppo", "epochs": 2}).epochs == 2
+    with pytest.raises(ValueError, match="ppo_clip=1.5"):
+        PolicyConfig(ppo_clip=1.5)
+    assert PolicyConfig.from_dict({"algorithm": "ppo", "ppo_epochs": 2}).ppo_epochs == 2
 
 
 def test_state_dict_resumes_sampling_and_updates_exactly(tmp_path) -> None:
@@ -83,6 +83,6 @@ def test_state_dict_resumes_sampling_and_updates_exactly(tmp_path) -> None:
         batch = policy.sample(4)
         policy.update([s.choices for s in batch], [0.3, 0.2, 0.8, 0.1], [s.log_prob for s in batch])
     assert a.sample(3) == b.sample(3)
-    other = PolicyGradient(Controller(DECISIONS, hidden=8), PolicyConfig(algorithm="reinforce"), 0)
+    other = PolicyGradient(Controller(DECISIONS, hidden_size=8), PolicyConfig(algorithm="reinforce"), 0)
     with pytest.raises(ValueError, match="differ from the configured"):
         other.load_state_dict(a.state_dict())

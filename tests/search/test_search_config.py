@@ -27,6 +27,9 @@ from experiments.rundir.layout import REWARD_TARGET as TARGET_FILE
 from experiments.rundir.layout import TRIALS as TRIALS_FILE
 from experiments.rundir.run_dir import RunDir
 from latency.predict import MaddsLatency
+from search.controller import HIDDEN_SIZE, TANH_CLIP, TEMPERATURE
+from search.policy import DEFAULT_ENTROPY_WEIGHT, PolicyConfig
+from search.tune_searcher import BATCH_SIZE
 
 LATENCY = MaddsLatency(32, num_classes=10)
 
@@ -43,9 +46,9 @@ def test_config_settings_reach_the_searcher_and_the_table_has_one_row_per_child(
     cfg = validate_config(data)
     searcher = build_searcher(cfg, LATENCY, 0.2)
     policy = searcher.policy
-    assert (policy.config.algorithm, policy.config.learning_rate, policy.config.epochs) == ("ppo", 0.02, 2)
-    assert policy.config.entropy_weight == 0.07 and policy.controller.tanh_constant is None
-    assert (policy.controller.hidden, searcher.batch_size, searcher.num_samples) == (16, 2, 6)
+    assert (policy.config.algorithm, policy.config.lr, policy.config.ppo_epochs) == ("ppo", 0.02, 2)
+    assert policy.config.entropy_weight == 0.07 and policy.controller.tanh_clip is None
+    assert (policy.controller.hidden_size, searcher.batch_size, searcher.num_samples) == (16, 2, 6)
     assert searcher.on_failure == "zero" and searcher.budget == {"epochs": None, "steps": 3}
     config = searcher.suggest("t0")
     searcher.on_trial_complete("t0", {"accuracy": 0.25, "time_total_s": 3.0, "started_at": 100.0, "train_s": 2.5})
@@ -75,10 +78,23 @@ def test_shipped_defaults_depend_on_the_algorithm_only_for_the_entropy_weight(tm
     for algorithm in ("reinforce", "ppo"):
         data["search"]["algorithm"] = algorithm
         searchers[algorithm] = build_searcher(validate_config(data), LATENCY, 0.2)
-    assert searchers["reinforce"].policy.config.entropy_weight == 0.15
-    assert searchers["ppo"].policy.config.entropy_weight == 0.05
+    assert searchers["reinforce"].policy.config.entropy_weight == DEFAULT_ENTROPY_WEIGHT["reinforce"]
+    assert searchers["ppo"].policy.config.entropy_weight == DEFAULT_ENTROPY_WEIGHT["ppo"]
     ctrl = searchers["ppo"].policy.controller
-    assert (ctrl.hidden, ctrl.tanh_constant, ctrl.temperature, searchers["ppo"].batch_size) == (32, 3.0, 1.0, 5)
+    assert (ctrl.hidden_size, ctrl.tanh_clip, ctrl.temperature, searchers["ppo"].batch_size) == (
+        HIDDEN_SIZE, TANH_CLIP, TEMPERATURE, BATCH_SIZE)
+    assert searchers["reinforce"].policy.config == PolicyConfig.default("reinforce")  # one default per setting
+
+
+@pytest.mark.parametrize("algorithm", ["random", "evolution", "tpe"])
+def test_every_algorithm_is_built_from_the_config(tmp_path, algorithm: str) -> None:
+    data = tiny_config(tmp_path)
+    data["search"].update(algorithm=algorithm, evolution={"population": 4, "tournament": 2})
+    searcher = build_searcher(validate_config(data), LATENCY, 0.2)
+    config = searcher.suggest("t0")
+    assert type(searcher).__name__.lower().startswith(algorithm[:4]) and config["arch"]
+    if algorithm == "evolution":
+        assert (searcher.population_size, searcher.tournament) == (4, 2)
 
 
 @pytest.mark.parametrize("reward", [{"kind": "mnasnet_soft"}, {"target_ms": 1.0, "target_ratio": 0.9}])
