@@ -28,7 +28,6 @@ import pandas as pd
 import yaml
 
 from experiments.cli import main as hwnas
-from experiments.phases.netadapt import STATE_FILE
 from experiments.rundir import layout
 from latency.measure import BenchSettings
 from latency.predict import LiveLatency, TableLatency
@@ -69,7 +68,7 @@ def main() -> None:
                   *(["--resume"] if args.resume else [])])
     minutes = (time.perf_counter() - start) / 60
     result = json.loads((run / layout.RESULT).read_text())
-    state = json.loads((run / layout.NETADAPT_DIR / STATE_FILE).read_text())
+    state = json.loads((run / layout.NETADAPT_STATE_FILE).read_text())
     history = pd.read_csv(run / layout.HISTORY)
     seed_metrics = json.loads((run / layout.SEED_METRICS).read_text())
     print(f"\nhwnas netadapt exit code {code}; {minutes:.1f} min this session; load average now {os.getloadavg()}")

@@ -7,14 +7,27 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from experiments.commands import arch, bench, demo, export, latency, netadapt, report, run, search, train, validate
+from experiments.commands import (
+    arch,
+    bench,
+    demo,
+    export,
+    latency,
+    netadapt,
+    report,
+    run,
+    search,
+    status,
+    train,
+    validate,
+)
 from experiments.config.errors import ConfigError, DataError, RunDirError
 from latency.errors import LatencyError
 from models.spec import SpecError
 from search.space import SpaceError
 
 USER_ERRORS: tuple[type[Exception], ...] = (SpecError, SpaceError, ConfigError, DataError, RunDirError, LatencyError)
-COMMANDS = (arch, demo, validate, train, run, bench, export, latency, search, report, netadapt)
+COMMANDS = (arch, demo, validate, train, run, status, bench, export, latency, search, report, netadapt)
 
 
 def build_parser() -> argparse.ArgumentParser:
