@@ -149,6 +149,9 @@ def run_status(root: str | Path, now: float | None = None) -> dict[str, Any]:
     command = manifest.get("command") or []
     phases, current = _phases(run, command[1] if len(command) > 1 else None)
     search, netadapt = _search_status(run, now), _netadapt_status(run)
+    if not phases and (current == "netadapt" and run.has(layout.RESULT) or current == "search" and search
+                       and search["children_done"] >= (search["children_planned"] or 0)):
+        current = None  # `hwnas search` / `hwnas netadapt` alone, finished
     eta = search["eta_s"] if current == "search" and search else (
         netadapt["iteration_eta_s"] if current == "netadapt" and netadapt else None)
     end = max(written) if current is None and written else now  # a finished run: elapsed until its last write
