@@ -40,6 +40,7 @@ class OutputCapture:
         self._thread: threading.Thread | None = None
         self._saved: tuple[int, int] | None = None
         self.terminal: IO[str] = sys.stdout
+        self.terminal_err: IO[str] = sys.stderr
         self.log_path: Path | None = None
 
     # ---- start and stop ------------------------------------------------------------------------
@@ -49,6 +50,7 @@ class OutputCapture:
         self._saved = (os.dup(1), os.dup(2))
         # the terminal, as the process had it: line-buffered text on a copy of fd 1
         self.terminal = os.fdopen(os.dup(self._saved[0]), "w", buffering=1, encoding="utf-8", errors="replace")
+        self.terminal_err = os.fdopen(os.dup(self._saved[1]), "w", buffering=1, encoding="utf-8", errors="replace")
         read, write = os.pipe()
         os.dup2(write, 1)
         os.dup2(write, 2)
@@ -80,7 +82,8 @@ class OutputCapture:
             elif failed and not self.verbose:  # stopped before the run directory existed: show what it printed
                 sys.stderr.write(b"".join(self._spool[:-1]).decode("utf-8", errors="replace"))
         self.terminal.close()
-        self.terminal = sys.stdout
+        self.terminal_err.close()
+        self.terminal, self.terminal_err = sys.stdout, sys.stderr
 
     def _pump(self, fd: int) -> None:
         """Copy the pipe until stopped; after the stop, drain what is left without waiting for EOF
@@ -119,11 +122,13 @@ class OutputCapture:
         """A line for the log only."""
         self._keep((line + "\n").encode())
 
-    def say(self, line: str) -> None:
-        """A line of the console's own: on the terminal (above any progress bar) and in the log."""
+    def say(self, line: str, error: bool = False) -> None:
+        """A line of the console's own: on the terminal (above any progress bar; stderr for an error) and
+        in the log."""
         self.keep(line)
-        tqdm.write(line, file=self.terminal)
-        self.terminal.flush()
+        stream = self.terminal_err if error else self.terminal
+        tqdm.write(line, file=stream)
+        stream.flush()
 
     def attach(self, path: Path) -> None:
         """Write the log to `path` (appending) from now on, starting with what was held so far."""

@@ -67,7 +67,11 @@ class Console:
             self.capture.keep(message)
 
     def error(self, message: str) -> None:
-        self.info(message)
+        """A line on stderr (and in the log)."""
+        if self.capture is not None:
+            self.capture.say(message, error=True)
+        else:
+            print(message, file=sys.stderr, flush=True)
 
     def attach(self, run: RunDir, command: str) -> None:
         """Keep this attempt's full log in `run`'s logs/ and its scalars in tb/."""

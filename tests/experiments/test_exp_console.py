@@ -54,6 +54,7 @@ with OutputCapture(verbose=sys.argv[2] == "1") as cap:
     os.write(2, b"I0000 00:00:1.0 flatbuffer_export.cc] a C++ INFO line\\n")
     subprocess.run(["echo", "a child process line"], check=True)
     cap.say("child 1/2 c000-abcdef  acc 0.5000")
+    cap.say("hwnas run: error: a message", error=True)
 print("after the capture")
 """
 
@@ -68,7 +69,8 @@ def test_capture_keeps_everything_in_the_log_and_shows_it_only_when_verbose(tmp_
     noise = ("early python line", "FutureWarning", "I0000", "a child process line")
     kept = log.read_text()
     assert all(n in kept for n in noise) and "child 1/2 c000-abcdef" in kept
-    assert "child 1/2 c000-abcdef" in terminal and "after the capture" in terminal
+    assert "child 1/2 c000-abcdef" in out.stdout and "after the capture" in out.stdout
+    assert "hwnas run: error: a message" in out.stderr and "hwnas run: error: a message" in kept
     assert all((n in terminal) == verbose for n in noise), terminal
 
 
