@@ -59,7 +59,7 @@ def test_run_console_shows_children_and_proposals_and_hides_the_noise(tmp_path: 
                              f"latency.table={tmp_path / 'table-2.json'}"], tmp_path / "verbose.txt")
     assert code == 0, verbose[-3000:]
     assert all(n in verbose for n in ("Warning", "I0000", "Trial status")), verbose[-3000:]
-    assert re.search(r"^child 2/2 c001-", verbose, re.M)
+    assert re.search(r"^child 2/2 c00[01]-", verbose, re.M)
 
 
 @pytest.mark.slow
