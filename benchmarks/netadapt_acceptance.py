@@ -70,7 +70,7 @@ def main() -> None:
                   *(["--resume"] if args.resume else [])])
     minutes = (time.perf_counter() - start) / 60
     result = json.loads((run / layout.RESULT).read_text())
-    state = load_state(run / layout.NETADAPT_DIR / STATE_FILE)
+    state = load_state(run / layout.NETADAPT_STATE_FILE)
     history = pd.read_csv(run / layout.HISTORY)
     seed_metrics = json.loads((run / layout.SEED_METRICS).read_text())
     print(f"\nhwnas netadapt exit code {code}; {minutes:.1f} min this session; load average now {os.getloadavg()}")

@@ -17,6 +17,7 @@ from experiments.commands import (
     report,
     run,
     search,
+    status,
     train,
     validate,
 )
@@ -26,7 +27,7 @@ from models.spec import SpecError
 from search.space import SpaceError
 
 USER_ERRORS: tuple[type[Exception], ...] = (SpecError, SpaceError, ConfigError, DataError, RunDirError, LatencyError)
-COMMANDS = (arch, demo, validate, train, run, bench, export, latency, search, report, netadapt)
+COMMANDS = (arch, demo, validate, train, run, status, bench, export, latency, search, report, netadapt)
 
 
 def build_parser() -> argparse.ArgumentParser:

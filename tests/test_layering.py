@@ -24,7 +24,7 @@ THIRD_PARTY = {
     "search": {"torch", "numpy", "yaml", "pandas", "ray", "optuna"},
     "netadapt": {"numpy", "pandas"},
     "experiments": {"torch", "numpy", "yaml", "pandas", "pydantic", "pydantic_core", "ray", "ai_edge_litert",
-                    "litert_torch", "torchao", "onnx", "onnxruntime", "matplotlib", "PIL", "tqdm"},
+                    "litert_torch", "torchao", "onnx", "onnxruntime", "matplotlib", "PIL", "tqdm", "tensorboardX"},
 }
 
 

@@ -36,4 +36,11 @@ def add_run_command(sub: argparse._SubParsersAction, name: str, help: str, descr
     add_config_args(parser)
     parser.add_argument("--resume", action="store_true",
                         help=f"continue the run directory of the same config: {kept_on_resume}")
+    add_verbose(parser)
     return parser
+
+
+def add_verbose(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show everything the run prints (dependency warnings, converter INFO lines, Ray Tune's "
+                             "tables); without it they go only to the run's logs/")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from experiments.commands.common import OVERRIDE_HELP
+from experiments.commands.common import OVERRIDE_HELP, add_verbose
 from experiments.commands.run import run_pipeline
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "demo.yaml"
@@ -18,8 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                             epilog="examples:\n  hwnas demo\n  hwnas demo name=demo-2 search.children=16\n")
     parser.add_argument("overrides", metavar="KEY=VALUE", nargs="*", help=OVERRIDE_HELP)
+    add_verbose(parser)
     parser.set_defaults(func=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    return run_pipeline(argparse.Namespace(config=str(DEMO_CONFIG), overrides=args.overrides, resume=True))
+    return run_pipeline(argparse.Namespace(config=str(DEMO_CONFIG), overrides=args.overrides, resume=True,
+                                           verbose=args.verbose))

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from experiments.commands.common import add_run_command, load_from_args
 from experiments.config.checks import preflight
+from experiments.console.monitor import Console, console_session
 from experiments.phases.seed import (
     SeedError,
     choose_seed_arch,
@@ -59,29 +60,35 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_netadapt_command(args: argparse.Namespace) -> int:
+    with console_session(args.verbose) as console:
+        return _run_netadapt(args, console)
+
+
+def _run_netadapt(args: argparse.Namespace, console: Console) -> int:
     from experiments.phases.netadapt import run_netadapt
 
     cfg = load_from_args(args, "netadapt", needs=("netadapt",))
     try:
         spec, origin = choose_seed_arch(cfg, cfg.output_dir / cfg.name, args.seed_arch)
     except SeedError as err:
-        print(f"hwnas netadapt: error: {err}", file=sys.stderr)
+        console.error(f"hwnas netadapt: error: {err}")
         return 1
     data = preflight(cfg, args.config)
     given = load_seed_model(spec, args.seed_weights, data.num_classes, args.config) if args.seed_weights else None
     run = RunDir.create(cfg, resume=args.resume, command=["hwnas", "netadapt", *sys.argv[2:]])
-    print(f"hwnas netadapt: seed {spec.to_str()} ({origin}) on {data.summary()} -> {run.root}", flush=True)
-    seed_weights = prepare_seed(cfg, run, data, spec, given)
+    console.attach(run, "netadapt")
+    console.info(f"hwnas netadapt: seed {spec.to_str()} ({origin}) on {data.summary()} -> {run.root}")
+    seed_weights = prepare_seed(cfg, run, data, spec, given, log=console.info)
     latency = latency_model(cfg, args.config, run, data.num_classes)
-    with RayRuntime(cfg.ray):
+    with RayRuntime(cfg.ray, log=console.info):
         try:
-            result = run_netadapt(cfg, run, data, latency, spec, seed_weights, resume=args.resume)
+            result = run_netadapt(cfg, run, data, latency, spec, seed_weights, resume=args.resume, log=console.info)
         except NetAdaptError as err:
-            print(f"hwnas netadapt: error: {err}", file=sys.stderr)
+            console.error(f"hwnas netadapt: error: {err}")
             return 1
     if not result["target_met"]:
-        print(f"hwnas netadapt: the loop stopped with status {result['status']!r} at {result['table_ms']:.4f} ms, "
-              f"above the target {result['target_ms']:.4f} ms (see {run.path(layout.HISTORY)})",
-              file=sys.stderr)
+        console.error(f"hwnas netadapt: the loop stopped with status {result['status']!r} at "
+                      f"{result['table_ms']:.4f} ms, above the target {result['target_ms']:.4f} ms (see "
+                      f"{run.path(layout.HISTORY)})")
         return 1
     return 0

@@ -4,7 +4,9 @@ export (.tflite, .onnx; parity-checked, benchmarked live) -> report (report.md w
 
 Writes `<output_dir>/<name>/` (see the README's "What a run produces"). Kill it at any point and
 rerun with --resume: completed phases are skipped, finished children and NetAdapt proposals are
-kept. Exit code 0 when the run completed and met the latency target; 1 when it completed without
+kept. The console shows a header per phase, a line per child and per NetAdapt proposal with progress
+bars; everything else (dependency warnings, converter logs, Ray Tune's tables) goes to the run's
+logs/ only, unless -v. Exit code 0 when the run completed and met the latency target; 1 when it completed without
 meeting it (every output is still written) or a phase failed; 2 for a bad config (no run
 directory is created).
 """
@@ -16,6 +18,7 @@ import sys
 
 from experiments.commands.common import add_run_command, load_from_args
 from experiments.config.checks import preflight
+from experiments.console.monitor import Console, console_session
 from experiments.rundir import layout
 from experiments.rundir.latency_source import latency_model
 from experiments.rundir.run_dir import RunDir
@@ -37,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
+    with console_session(args.verbose) as console:
+        return _run_pipeline(args, console)
+
+
+def _run_pipeline(args: argparse.Namespace, console: Console) -> int:
     from experiments.phases.export import (  # imports Ray and the exporters: only when a run starts
         ParityError,
         QuantizationError,
@@ -48,20 +56,21 @@ def run_pipeline(args: argparse.Namespace) -> int:
     cfg = load_from_args(args, "run", needs=REQUIRED_SECTIONS)
     data = preflight(cfg, args.config)
     run = RunDir.create(cfg, resume=args.resume, command=["hwnas", "run", *sys.argv[2:]])
+    console.attach(run, "run")
     latency = latency_model(cfg, args.config, run, data.num_classes)
-    print(f"hwnas run: {cfg.name} on {data.summary()}, space {cfg.space} -> {run.root}", flush=True)
-    with RayRuntime(cfg.ray):
+    console.info(f"hwnas run: {cfg.name} on {data.summary()}, space {cfg.space} -> {run.root}")
+    with RayRuntime(cfg.ray, log=console.info):
         try:
-            Pipeline(cfg, run, data, latency, resume=args.resume, log=lambda m: print(m, flush=True)).execute()
+            Pipeline(cfg, run, data, latency, resume=args.resume, log=console.info).execute()
         except (PipelineError, ParityError, QuantizationError, NetAdaptError) as err:
-            print(f"hwnas run: error: {err}", file=sys.stderr)
+            console.error(f"hwnas run: error: {err}")
             return 1
-    print(summary(run))
+    console.info(summary(run))
     result = run.read_json(layout.RESULT)
     if not result["target_met"]:
-        print(f"hwnas run: the latency target was not met: NetAdapt stopped with status {result['status']!r} at "
-              f"{result['table_ms']:.4f} ms by the table (target {result['target_ms']:.4f} ms); every output was "
-              f"written. Lower netadapt.delta_ratio, raise netadapt.max_iterations or set a reachable target",
-              file=sys.stderr)
+        console.error(f"hwnas run: the latency target was not met: NetAdapt stopped with status {result['status']!r} "
+                      f"at {result['table_ms']:.4f} ms by the table (target {result['target_ms']:.4f} ms); every "
+                      f"output was written. Lower netadapt.delta_ratio, raise netadapt.max_iterations or set a "
+                      f"reachable target")
         return 1
     return 0

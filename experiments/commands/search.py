@@ -18,6 +18,7 @@ import sys
 
 from experiments.commands.common import add_run_command, load_from_args
 from experiments.config.checks import preflight
+from experiments.console.monitor import Console, console_session
 from experiments.ray_jobs.runtime import RayRuntime
 from experiments.rundir.latency_source import latency_model
 from experiments.rundir.run_dir import RunDir
@@ -36,6 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_search_command(args: argparse.Namespace) -> int:
+    with console_session(args.verbose) as console:
+        return _run_search(args, console)
+
+
+def _run_search(args: argparse.Namespace, console: Console) -> int:
     from experiments.phases.search import (
         run_search,  # imports Ray: only when a search runs
     )
@@ -43,9 +49,10 @@ def run_search_command(args: argparse.Namespace) -> int:
     cfg = load_from_args(args, "search", needs=("search",), example="experiments/configs/search-small.yaml")
     data = preflight(cfg, args.config)
     run = RunDir.create(cfg, resume=args.resume, command=["hwnas", "search", *sys.argv[2:]])
+    console.attach(run, "search")
     latency = latency_model(cfg, args.config, run, data.num_classes)
-    print(f"hwnas search: {cfg.search.children} children over space {cfg.space} on {data.summary()} -> {run.root}",
-          flush=True)
-    with RayRuntime(cfg.ray):
-        top = run_search(cfg, run, data, latency, resume=args.resume)
+    console.info(f"hwnas search: {cfg.search.children} children over space {cfg.space} on {data.summary()} -> "
+                 f"{run.root}")
+    with RayRuntime(cfg.ray, log=console.info):
+        top = run_search(cfg, run, data, latency, resume=args.resume, log=console.info)
     return 0 if top else 1

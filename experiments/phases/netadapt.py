@@ -19,6 +19,8 @@ from typing import Any
 
 from experiments.config.errors import RunDirError
 from experiments.config.schema import Config, TrainingConfig
+from experiments.console.monitor import current as current_console
+from experiments.console.netadapt_progress import ReportingJobs
 from experiments.data import DataBundle
 from experiments.rundir import layout
 from experiments.rundir.latency_source import configured_phone
@@ -34,7 +36,7 @@ from netadapt.config import LoopConfig
 from netadapt.history import history_frame, trajectory_frame
 from netadapt.loop import NetAdaptLoop, Prefill, RunJobs
 from netadapt.records import NetAdaptState
-from netadapt.state import STATE_FILE, StateError, load_state
+from netadapt.state import StateError, load_state
 
 Log = Callable[[str], None]
 
@@ -104,15 +106,18 @@ def run_netadapt(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyMod
 
         res = cfg.ray.resources_per_trial
         run_jobs = RayJobs(data, short, cfg.data.augment, {"cpu": res.cpu, "gpu": res.gpu},
-                           cfg.ray.max_concurrent_trials, log)
-    saved = _saved_state(run.path(layout.NETADAPT_DIR, STATE_FILE), seed_arch, resume)
+                           cfg.ray.max_concurrent_trials, current_console().detail)
+    saved = _saved_state(run.path(layout.NETADAPT_STATE_FILE), seed_arch, resume)
     seed_ms = saved.seed.latency_ms if saved else latency(seed_arch)  # a live source would not repeat
-    loop = NetAdaptLoop(run.path(layout.NETADAPT_DIR), latency, run_jobs, make_evaluator(data, cfg.train),
-                        loop_config(cfg, seed_ms), prefill=table_prefill(latency))
+    config = loop_config(cfg, seed_ms)
+    jobs = ReportingJobs(run_jobs, run.path(layout.NETADAPT_STATE_FILE), current_console(), config.target_ms)
+    loop = NetAdaptLoop(run.path(layout.NETADAPT_DIR), latency, jobs, make_evaluator(data, cfg.train), config,
+                        prefill=table_prefill(latency))
     state = _open_state(loop, seed_arch, seed_weights, saved, log)
     log(f"netadapt: seed {seed_ms:.4f} ms, target {loop.config.target_ms:.4f} ms, delta {loop.config.delta_ms:.4f} ms "
         f"(x{loop.config.delta_decay} per iteration), rule {loop.config.selection}")
     state = loop.run(state)
+    jobs.finished()
     atomic.write_text(run.path(layout.HISTORY), history_frame(state).to_csv(index=False))
     atomic.write_text(run.path(layout.TRAJECTORY), trajectory_frame(state).to_csv(index=False))
     current = state.current

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from experiments.config.schema import Config
+from experiments.console.lines import phase_header
 from experiments.data import DataBundle
 from experiments.phases.references import run_references
 from experiments.phases.seed import choose_seed_arch, prepare_seed
@@ -24,7 +25,7 @@ from latency.measure import BenchSettings
 from latency.predict import LatencyModel
 from models.spec import ArchSpec
 
-PHASES = ("search", "references", "seed", "netadapt", "export", "report")
+PHASES = layout.PHASE_NAMES
 
 
 def whole_model_bench(threads: int, runs: int) -> BenchSettings:
@@ -49,12 +50,13 @@ class Pipeline:
     def execute(self) -> dict[str, Any]:
         """Run every phase not yet complete; returns `phases.json`'s content."""
         phases = self._phases()
-        for name, phase in self.steps().items():
+        steps = self.steps()
+        for number, (name, phase) in enumerate(steps.items(), 1):
             entry = phases.get(name)
             if entry and all(self.run.path(p).exists() for p in entry["outputs"]):
                 self.log(f"[{name}] complete ({entry['seconds']:.0f} s in an earlier attempt); skipped")
                 continue
-            self.log(f"[{name}] started")
+            self.log(phase_header(name, number, len(steps)))
             start = time.monotonic()
             outputs = phase()
             phases[name] = {"seconds": round(time.monotonic() - start, 1), "outputs": outputs,
@@ -108,7 +110,7 @@ class Pipeline:
         export_final(ArchSpec.load(self.run.path(layout.FINAL_ARCH)), self.run.path(layout.FINAL_WEIGHTS),
                      self.run.path(layout.FINAL_DIR), self.data, resolution=lat.resolution or self.data.resolution,
                      num_classes=self.data.num_classes, formats=self.cfg.export.formats, int8=self.cfg.export.int8,
-                     bench_settings=whole_model_bench(lat.threads, lat.runs))
+                     bench_settings=whole_model_bench(lat.threads, lat.runs), log=self.log)
         return [layout.FINAL_EXPORT, *[layout.final_file(fmt) for fmt in self.cfg.export.formats]]
 
     def _report(self) -> list[str]:

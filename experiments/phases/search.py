@@ -27,6 +27,7 @@ import pandas as pd
 
 from experiments.config.schema import Config
 from experiments.config.spaces import resolve_space
+from experiments.console.monitor import current
 from experiments.data.types import DataBundle
 from experiments.ray_jobs.search_trials import tune_children
 from experiments.rundir import layout
@@ -130,7 +131,12 @@ def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel
                log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Run (or resume) the search inside an initialised Ray; returns the top-k rows."""
     target_ms = reward_target(cfg, resolve_space(cfg.space), latency, run, log)
-    searcher = build_searcher(cfg, latency, target_ms, after_complete=lambda s: checkpoint(run, s))
+
+    def after_child(s: SpaceSearcher) -> None:  # Tune pickles the searcher: no console in this closure
+        checkpoint(run, s)
+        current().child_done(s.trials[-1], s.trials)
+
+    searcher = build_searcher(cfg, latency, target_ms, after_complete=after_child)
     state = run.path(layout.CONTROLLER)
     attempt = 0
     if resume and state.is_file():
@@ -142,7 +148,9 @@ def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel
             log(f"search: resumed with {len(searcher.trials)} children done, {searcher.requeue_pending()} "
                 f"re-issued, {searcher.num_samples - searcher.suggested} still to sample")
     if not searcher.finished():
+        current().search_started(searcher.num_samples, len(searcher.trials))
         tune_children(cfg, run, data, searcher, attempt)
+        current().search_finished()
     top = write_results(run, searcher)
     done = sum(t["status"] == "ok" for t in searcher.trials)
     spent = searcher.timings

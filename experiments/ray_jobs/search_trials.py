@@ -22,6 +22,7 @@ from ray import tune
 from ray.tune.search import Searcher
 
 from experiments.config.schema import Config, TrainingConfig
+from experiments.console.lines import short_name
 from experiments.data.types import DataBundle
 from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir
@@ -66,6 +67,13 @@ def run_child(config: dict[str, Any], *, data: DataBundle, training: TrainingCon
                     checkpoint=tune.Checkpoint.from_directory(tmp))
 
 
+def trial_name(searcher: Searcher, trial_id: str, arch: str) -> str:
+    """The child's short name (index and arch hash, as on the console); the full arch is in trials.csv.
+    Tune names a trial right after the searcher suggested it, so the searcher's record is pending."""
+    record = getattr(searcher, "pending", {}).get(trial_id) or {}
+    return short_name(record.get("index"), arch)
+
+
 def tune_children(cfg: Config, run: RunDir, data: DataBundle, searcher: Searcher, attempt: int) -> None:
     """One Tune run (`ray/search-<attempt>/`) of the children the searcher still has to give out."""
     assert cfg.search is not None
@@ -80,7 +88,7 @@ def tune_children(cfg: Config, run: RunDir, data: DataBundle, searcher: Searcher
         # importing torch for every child (~4 s per child on this machine, see benchmarks/search_overhead.py)
         tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1, reuse_actors=True,
                                     max_concurrent_trials=cfg.ray.max_concurrent_trials,
-                                    trial_name_creator=lambda t: f"{t.trial_id}-{t.config['arch']}",
+                                    trial_name_creator=lambda t: trial_name(searcher, t.trial_id, t.config["arch"]),
                                     trial_dirname_creator=lambda t: f"child-{t.trial_id}"),
         run_config=tune.RunConfig(storage_path=str(Path(run.path(layout.RAY_DIR)).resolve()), name=f"search-{attempt}",
                                   verbose=1),

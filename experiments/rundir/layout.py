@@ -10,15 +10,20 @@ written in that order: a present metrics file means the other two are complete.
 
 from __future__ import annotations
 
+from netadapt.state import STATE_FILE
+
 LAYOUT_VERSION = 1
 
 # the run as a whole
+PHASE_NAMES = ("search", "references", "seed", "netadapt", "export", "report")  # keys of PHASES, in order
 CONFIG = "config.yaml"
 MANIFEST = "manifest.json"
 PHASES = "phases.json"
 LATENCY_TABLE = "latency_table.json"
 REPORT = "report.md"
 PLOTS_DIR = "plots"
+LOGS_DIR = "logs"          # one full log per attempt: everything the console hid (see experiments.console)
+TENSORBOARD_DIR = "tb"     # TensorBoard event files (`tensorboard --logdir runs/<name>/tb`)
 
 # a trained model's folder
 ARCH = "arch.yaml"
@@ -60,11 +65,17 @@ FINAL_EXPORT = join(FINAL_DIR, EXPORT)
 HISTORY = join(NETADAPT_DIR, NETADAPT_HISTORY)
 TRAJECTORY = join(NETADAPT_DIR, NETADAPT_TRAJECTORY)
 RESULT = join(NETADAPT_DIR, NETADAPT_RESULT)
+NETADAPT_STATE_FILE = join(NETADAPT_DIR, STATE_FILE)  # the loop names its own state file
 
 
 def reference_metrics(slug: str) -> str:
     """One trained reference net's metrics (`references/<slug>.json`)."""
     return join(REFERENCES_DIR, f"{slug}.json")
+
+
+def attempt_log(command: str, stamp: str) -> str:
+    """The full log of one attempt (`logs/<stamp>-<command>.log`, stamp sortable in time)."""
+    return join(LOGS_DIR, f"{stamp}-{command}.log")
 
 
 def final_file(kind: str) -> str:

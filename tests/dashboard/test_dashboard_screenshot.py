@@ -10,6 +10,7 @@ the driver's job is RUNNING and the trial's actor is ALIVE, and saves a screensh
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -25,6 +26,7 @@ from experiments.config.schema import RayConfig
 from experiments.ray_jobs.runtime import RayRuntime, token_auth_enabled
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+REQUIRED = os.environ.get("HWNAS_REQUIRE_CHROMIUM") == "1"  # set by .ci/run: there a missing browser fails
 JOB_SCRIPT = Path(__file__).with_name("dashboard_tune_job.py")
 SIGN_IN = "Authentication Token Required"
 
@@ -69,10 +71,10 @@ def assert_screenshot(path: Path) -> None:
 
 
 @pytest.mark.ray
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed: run `make browser` "
-                    "(apt-get install -y chromium)")
+@pytest.mark.skipif(CHROMIUM is None and not REQUIRED, reason="Debian's chromium is not installed: run `make "
+                    "browser` (apt-get install -y chromium)")
 def test_dashboard_shows_the_running_tune_job(tmp_path: Path) -> None:
-    assert CHROMIUM is not None
+    assert CHROMIUM is not None, "HWNAS_REQUIRE_CHROMIUM=1 but no chromium on PATH: run `make browser`"
     stop, log = tmp_path / "stop", tmp_path / "tune_job.log"
     with RayRuntime(RayConfig(num_cpus=2, dashboard_port=free_port()), log=lambda _: None) as rt:
         assert rt.dashboard_url is not None and rt.dashboard_url.startswith("http://127.0.0.1:")

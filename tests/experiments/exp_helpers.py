@@ -30,3 +30,25 @@ def write_config(tmp_path: Path, data: dict[str, Any] | None = None, name: str =
     path = tmp_path / name
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def netadapt_state(arch: str, *, target_ms: float, current: tuple[float, float], kept: list[tuple],
+                   pending: list[tuple], control: float | None = None, latency_before: float | None = None):
+    """A typed NetAdapt state: `kept` holds (kind, index, width_before, width_after, latency_before,
+    latency_after, val_accuracy) per finished iteration; `pending` (kind, index, width_before, width_after,
+    latency_after, val_accuracy or None, duration_s or None) for the iteration in flight."""
+    from netadapt.config import LoopConfig
+    from netadapt.records import Iteration, Kept, NetAdaptState, Proposed, Trial
+
+    def trial(acc: float | None, seconds: float | None = None) -> Trial:
+        return Trial(arch, "w.pt", acc, seconds)
+
+    iterations = tuple(
+        Iteration(k, 0.01, k, before, trial(acc + 0.01), (Proposed(kind, index, wb, wa, after, trial(acc)),),
+                  chosen=f"{kind}{index}")
+        for k, (kind, index, wb, wa, before, after, acc) in enumerate(kept))
+    in_flight = Iteration(len(kept), 0.01, len(kept), current[0] if latency_before is None else latency_before,
+                          trial(control), tuple(Proposed(kind, index, wb, wa, after, trial(acc, seconds))
+                                                for kind, index, wb, wa, after, acc, seconds in pending))
+    return NetAdaptState(LoopConfig(target_ms=target_ms, delta_ms=0.01), Kept(arch, "s.pt", 2.0, 0.8),
+                         Kept(arch, "c.pt", *current), iterations, in_flight)

@@ -15,6 +15,9 @@ import pytest
 from pipeline_helpers import hwnas_run, tiny_config
 
 
+PROPOSAL = r"^proposal \d+/\d+ it (\d+ \w+) "  # the console's line of a finished NetAdapt proposal
+
+
 def ok_children(run: Path) -> dict[int, str]:
     path = run / "trials.csv"
     if not path.is_file():
@@ -31,10 +34,10 @@ def test_kill_in_every_phase_then_resume(tmp_path: Path) -> None:
     logs: list[str] = []
     kills = {
         "search": lambda out: len(ok_children(run)) >= 1,
-        "references": lambda out: "[references] started" in out,
-        "seed": lambda out: "[seed] started" in out,
-        "netadapt": lambda out: re.search(r"netadapt: iteration \d+ \w+: val acc", out) is not None,
-        "export": lambda out: "[export] started" in out,
+        "references": lambda out: "── references (" in out,
+        "seed": lambda out: "── seed (" in out,
+        "netadapt": lambda out: re.search(PROPOSAL, out, re.M) is not None,
+        "export": lambda out: "── export (" in out,
     }
     children_before: dict[int, str] = {}
     for attempt, (phase, when) in enumerate(kills.items()):
@@ -64,7 +67,7 @@ def test_kill_in_every_phase_then_resume(tmp_path: Path) -> None:
     assert all(children[i] == t for i, t in children_before.items()), "a finished child was trained again"
 
     everything = "\n".join(logs)
-    proposals = Counter(re.findall(r"netadapt: iteration (\d+ \w+): val acc", everything))
+    proposals = Counter(re.findall(PROPOSAL, everything, re.M))
     assert proposals and max(proposals.values()) == 1, f"a NetAdapt proposal ran twice: {proposals}"
     references = Counter(re.findall(r"\[references\] (\S+): val acc", everything))
     assert references == Counter({"mobilenetv3-small-0.35": 1})

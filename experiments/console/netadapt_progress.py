@@ -1,0 +1,51 @@
+"""NetAdapt's console lines and trajectory scalars: `ReportingJobs` wraps the loop's job runner, and
+for every finished proposal reads what the loop saved about it (netadapt/state.json, written before
+the proposals run) to report its kind, widths, predicted latency cut and dAcc."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from experiments.console.lines import ProposalFacts
+from experiments.console.monitor import Console
+from experiments.rundir.status import NetAdaptProgress, read_netadapt_progress
+from netadapt.loop import CONTROL, Job, JobFailed, RunJobs
+
+
+def proposal_facts(progress: NetAdaptProgress, key: str, acc: float | JobFailed,
+                   control_acc: float | None) -> ProposalFacts | None:
+    """The proposal `key` of the iteration in flight, finished with validation accuracy `acc` (or failed)."""
+    found = next((p for p in progress.proposals if p["key"] == key), None)
+    if found is None or progress.accuracy is None:
+        return None
+    return ProposalFacts(iteration=int(progress.pending_iteration or progress.iteration), kind=str(found["kind"]),
+                         index=int(found["index"]), width_before=int(found["width_before"]),
+                         width_after=int(found["width_after"]), latency_before=float(found["latency_before"]),
+                         latency_after=float(found["latency_after"]),
+                         acc=None if isinstance(acc, JobFailed) else float(acc), acc_before=float(progress.accuracy),
+                         control_acc=control_acc, failure=acc.reason if isinstance(acc, JobFailed) else None)
+
+
+class ReportingJobs:
+    """`run_jobs` of the loop, reporting each iteration's start and each finished proposal."""
+
+    def __init__(self, run_jobs: RunJobs, state_path: Path, console: Console, target_ms: float | None) -> None:
+        self.run_jobs, self.state_path, self.console, self.target_ms = run_jobs, state_path, console, target_ms
+
+    def __call__(self, jobs: list[Job]) -> Iterator[tuple[Job, float | JobFailed]]:
+        progress = read_netadapt_progress(self.state_path)
+        if progress is not None:
+            self.console.iteration_started(progress, self.target_ms)
+        control = progress.control_acc if progress is not None else None
+        for job, acc in self.run_jobs(jobs):
+            if job.key == CONTROL and not isinstance(acc, JobFailed):
+                control = float(acc)
+            facts = proposal_facts(progress, job.key, acc, control) if progress is not None else None
+            if facts is not None:
+                self.console.proposal_done(facts)
+            yield job, acc
+
+    def finished(self) -> None:
+        """The loop ended: close the bar, record the last trajectory point."""
+        self.console.netadapt_finished(read_netadapt_progress(self.state_path))
