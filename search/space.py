@@ -25,7 +25,16 @@ from typing import Any
 import numpy as np
 import yaml
 
-from models.spec import IN_CHANNELS, STEM_KERNEL, STEM_STRIDE, ArchSpec, BlockSpec, HeadSpec, StemSpec, conv_out
+from models.spec import (
+    IN_CHANNELS,
+    STEM_KERNEL,
+    STEM_STRIDE,
+    ArchSpec,
+    BlockSpec,
+    HeadSpec,
+    StemSpec,
+    conv_out,
+)
 from search.stages import DECISION_KINDS, SpaceError, Stage, mid_width, parse_space
 
 __all__ = ["Decision", "SearchSpace", "SpaceError", "Stage"]

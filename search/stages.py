@@ -25,7 +25,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from models.spec import ACTIVATIONS, KERNELS, STRIDES, HeadSpec, SpecError, StemSpec, make_divisible
+from models.spec import (
+    ACTIVATIONS,
+    KERNELS,
+    STRIDES,
+    HeadSpec,
+    SpecError,
+    StemSpec,
+    make_divisible,
+)
 
 DECISION_KINDS = ("kernel", "expand", "se", "depth", "width")
 DEFAULT_CHOICES: dict[str, tuple] = {

@@ -12,7 +12,7 @@ arch's latency (from a `LatencyModel`, a callable `decoded arch -> ms`) into a r
 its reason and then skipped or given reward 0, as configured. `best()` is the best by reward.
 
 Every child's record holds its choices, latency, reward terms, status, times and the algorithm's
-fields (`RECORD_FIELDS`: the controller's log-probability, entropy and update count; evolution's
+fields (`search.trial_record.ALGORITHM_FIELDS`: the controller's log-probability, entropy and update count; evolution's
 parent), None where an algorithm has none: `suggested_at` / `completed_at` (driver clock),
 `started_at` and `train_s` when the child reports them, `time_total_s` from Tune. `timings` sums the
 seconds the searcher itself spends proposing, looking up latency, learning and in `after_complete`
@@ -45,13 +45,13 @@ from search.controller import Controller
 from search.policy import PolicyConfig, PolicyGradient
 from search.rewards import RewardFn
 from search.space import Decision
+from search.trial_record import ALGORITHM_FIELDS, TrialRecord
 
 LatencyModel = Callable[[Any], float]
 FAILURE_TREATMENTS = ("skip", "zero")
 STATE_FORMAT = "hwnas-searcher/3"
 TIMINGS = ("sample_s", "latency_s", "update_s", "after_complete_s")
 CHILD_TIMES = ("started_at", "train_s")  # copied from a child's last result when present
-RECORD_FIELDS = ("log_prob", "entropy", "policy_updates", "parent")  # algorithm-specific, None if not used
 BATCH_SIZE = 10  # children per policy update (docs/controller_tuning.md)
 
 
@@ -65,7 +65,7 @@ class DiscreteSpace(Protocol):
     def values(self, choices: Sequence[int]) -> dict[str, object]: ...
 
 
-def best_by_reward(trials: Sequence[dict[str, Any]], k: int = 1) -> list[dict[str, Any]]:
+def best_by_reward(trials: Sequence[TrialRecord], k: int = 1) -> list[TrialRecord]:
     """The k completed trials with the highest reward (the earliest first among equals)."""
     done = [t for t in trials if t["status"] == "ok"]
     return sorted(done, key=lambda t: t["reward"], reverse=True)[:k]
@@ -94,17 +94,17 @@ class SpaceSearcher(Searcher):
         self.on_failure = on_failure
         self.after_complete = after_complete
         self.suggested = 0
-        self.pending: dict[str, dict[str, Any]] = {}
-        self.retry: list[dict[str, Any]] = []
-        self.trials: list[dict[str, Any]] = []
+        self.pending: dict[str, TrialRecord] = {}
+        self.retry: list[TrialRecord] = []
+        self.trials: list[TrialRecord] = []
         self.timings = dict.fromkeys(TIMINGS, 0.0)
 
     # ---- what an algorithm provides ---------------------------------------------------------
     def _propose(self) -> tuple[list[int], dict[str, Any]]:
-        """The next choice vector and the algorithm's record fields (a subset of `RECORD_FIELDS`)."""
+        """The next choice vector and the algorithm's record fields (a subset of `ALGORITHM_FIELDS`)."""
         raise NotImplementedError
 
-    def _learn(self, record: dict[str, Any]) -> None:
+    def _learn(self, record: TrialRecord) -> None:
         """Take in a finished record (status set; reward None for a skipped failure)."""
         raise NotImplementedError
 
@@ -208,7 +208,7 @@ class SpaceSearcher(Searcher):
         self.pending.clear()
         return len(requeued)
 
-    def best(self, k: int = 1) -> list[dict[str, Any]]:
+    def best(self, k: int = 1) -> list[TrialRecord]:
         """The k completed trials with the highest reward."""
         return best_by_reward(self.trials, k)
 
@@ -216,7 +216,7 @@ class SpaceSearcher(Searcher):
         """Whether every sample was suggested and completed."""
         return self.suggested >= self.num_samples and not self.pending and not self.retry
 
-    def _new_record(self) -> dict[str, Any]:
+    def _new_record(self) -> TrialRecord:
         start = time.perf_counter()
         choices, fields = self._propose()
         arch = self.space.decode(choices)
@@ -228,16 +228,17 @@ class SpaceSearcher(Searcher):
         self.suggested += 1
         return {
             "index": index,
+            "stage": "standalone",
             "arch": arch.to_str(),
             "choices": [int(c) for c in choices],
             "decisions": self.space.values(choices),
             "seed": int(np.random.SeedSequence([self.seed, index]).generate_state(1)[0]),
-            **dict.fromkeys(RECORD_FIELDS), **fields,
+            **dict.fromkeys(ALGORITHM_FIELDS), **fields,
             "latency_ms": latency_ms,
             "status": "pending", "reason": None, "accuracy": None, "reward": None, "reward_terms": None,
         }
 
-    def _fail(self, record: dict[str, Any], status: str, reason: str) -> None:
+    def _fail(self, record: TrialRecord, status: str, reason: str) -> None:
         record.update(status=status, reason=reason, accuracy=None, reward_terms=None,
                       reward=0.0 if self.on_failure == "zero" else None)
 
@@ -271,7 +272,7 @@ class ControllerSearcher(SpaceSearcher):
         return sample["choices"], {"log_prob": sample["log_prob"], "entropy": sample["entropy"],
                                    "policy_updates": self.policy.updates}
 
-    def _learn(self, record: dict[str, Any]) -> None:
+    def _learn(self, record: TrialRecord) -> None:
         if record["reward"] is not None:
             self.batch.append(len(self.trials) - 1)
         if len(self.batch) < self.batch_size:
@@ -294,6 +295,6 @@ class ControllerSearcher(SpaceSearcher):
             setattr(self, key, state[key])
 
 
-def trial_config(record: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
+def trial_config(record: TrialRecord, budget: dict[str, Any]) -> dict[str, Any]:
     """The small JSON config a child trial receives."""
     return {"arch": record["arch"], "decisions": record["decisions"], "seed": record["seed"], "budget": dict(budget)}

@@ -37,15 +37,10 @@ from models.spec import ArchSpec
 from search.rewards import make_reward
 from search.searchers.registry import make_searcher
 from search.space import SearchSpace
+from search.trial_record import TRIAL_COLUMNS, trial_row
 from search.tune_searcher import LatencyModel, SpaceSearcher
 
 TOP_K = 5
-# column of trials.csv -> key of the child's reward terms (`search.rewards.Reward`)
-REWARD_TERM_COLUMNS = {"reward_kind": "kind", "target_ms": "target_ms", "latency_ratio": "ratio",
-                       "reward_penalty": "penalty", "reward_exponent": "exponent"}
-TRIAL_COLUMNS = ("index", "trial_id", "status", "reason", "arch", "accuracy", "latency_ms", "reward",
-                 *REWARD_TERM_COLUMNS, "decisions", "seed", "log_prob", "entropy", "policy_updates",
-                 "suggested_at", "started_at", "completed_at", "wall_s", "time_total_s", "train_s")
 
 
 def build_searcher(cfg: Config, latency: LatencyModel, target_ms: float,
@@ -97,15 +92,7 @@ def reward_target(cfg: Config, space: SearchSpace, latency: LatencyModel, run: R
 
 def trials_frame(searcher: SpaceSearcher) -> pd.DataFrame:
     """One row per recorded child (columns `TRIAL_COLUMNS`); the decisions as JSON text."""
-    rows = []
-    for t in sorted(searcher.trials, key=lambda r: r["index"]):
-        row = {k: t.get(k) for k in TRIAL_COLUMNS}
-        terms = t.get("reward_terms") or {}
-        row.update({column: terms.get(key) for column, key in REWARD_TERM_COLUMNS.items()})
-        row["decisions"] = json.dumps(t["decisions"])
-        if t.get("completed_at") is not None and t.get("suggested_at") is not None:
-            row["wall_s"] = t["completed_at"] - t["suggested_at"]
-        rows.append(row)
+    rows = [trial_row(t) for t in sorted(searcher.trials, key=lambda r: r["index"])]
     return pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
 
 

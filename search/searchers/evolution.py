@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from search.searchers.random_search import uniform_choices
+from search.trial_record import TrialRecord
 from search.tune_searcher import SpaceSearcher
 
 POPULATION = 20
@@ -55,7 +56,7 @@ class EvolutionSearcher(SpaceSearcher):
             child[decision] = (child[decision] + shift) % self.sizes[decision]
         return child, {"parent": parent["index"]}
 
-    def _learn(self, record: dict[str, Any]) -> None:
+    def _learn(self, record: TrialRecord) -> None:
         if record["reward"] is None:
             return
         self.population.append(len(self.trials) - 1)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from search.trial_record import TrialRecord
 from search.tune_searcher import SpaceSearcher
 
 
@@ -28,7 +29,7 @@ class RandomSearcher(SpaceSearcher):
     def _propose(self) -> tuple[list[int], dict[str, Any]]:
         return uniform_choices(self.rng, self.sizes), {}
 
-    def _learn(self, record: dict[str, Any]) -> None:
+    def _learn(self, record: TrialRecord) -> None:
         """Random search learns nothing."""
 
     def _state(self) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -17,7 +17,13 @@ from search.rewards import RewardFn
 from search.searchers.evolution import EvolutionSearcher
 from search.searchers.random_search import RandomSearcher
 from search.searchers.tpe import TPESearcher
-from search.tune_searcher import BATCH_SIZE, ControllerSearcher, DiscreteSpace, LatencyModel, SpaceSearcher
+from search.tune_searcher import (
+    BATCH_SIZE,
+    ControllerSearcher,
+    DiscreteSpace,
+    LatencyModel,
+    SpaceSearcher,
+)
 
 ALGORITHMS = ("reinforce", "ppo", "random", "evolution", "tpe")
 

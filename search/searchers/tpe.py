@@ -18,6 +18,7 @@ from typing import Any
 import optuna
 from ray.tune.search.optuna import OptunaSearch
 
+from search.trial_record import TrialRecord
 from search.tune_searcher import SpaceSearcher
 
 STARTUP_TRIALS = 10  # Optuna's default: random children before TPE models the history
@@ -62,7 +63,7 @@ class TPESearcher(SpaceSearcher):
         self.events.append(["ask", key])
         return self._ask(key), {}
 
-    def _learn(self, record: dict[str, Any]) -> None:
+    def _learn(self, record: TrialRecord) -> None:
         key = str(record["index"])
         self.events.append(["tell", key, record["reward"]])
         self._tell(key, record["reward"])

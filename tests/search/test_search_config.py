@@ -16,7 +16,6 @@ from experiments.config.errors import ConfigError
 from experiments.config.schema import validate_config
 from experiments.config.spaces import resolve_space
 from experiments.phases.search import (
-    TRIAL_COLUMNS,
     build_searcher,
     checkpoint,
     reward_target,
@@ -29,6 +28,7 @@ from experiments.rundir.run_dir import RunDir
 from latency.predict import MaddsLatency
 from search.controller import HIDDEN_SIZE, TANH_CLIP, TEMPERATURE
 from search.policy import DEFAULT_ENTROPY_WEIGHT, PolicyConfig
+from search.trial_record import TRIAL_COLUMNS
 from search.tune_searcher import BATCH_SIZE
 
 LATENCY = MaddsLatency(32, num_classes=10)
