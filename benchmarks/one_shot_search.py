@@ -78,7 +78,7 @@ def one_seed(seed: int, data: DataBundle, args: argparse.Namespace) -> dict[str,
     while len(batches) < LAST:
         batches += batches[:LAST - len(batches)]
     uniform = [search.score(space.sample(rng), *batches[i]) for i in range(LAST)]
-    rescored = [search.score(s["decisions"], *batches[i]) for i, s in enumerate(last)]
+    rescored = [search.score(s["choices"], *batches[i]) for i, s in enumerate(last)]
 
     def mean(rows: list[dict], key: str) -> float:
         return statistics.mean(r[key] for r in rows)

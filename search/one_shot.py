@@ -12,7 +12,8 @@ Each step of the search is
    every path and describe none), and the configured reward of that quality and the latency
    callable's milliseconds updates the controller (`search.policy`, REINFORCE or PPO).
 
-Every scored path is recorded (`OneShotSearch.samples`: arch, decisions, accuracy, loss, quality,
+Every scored path is recorded as a `search.trial_record.TrialRecord` (`OneShotSearch.samples`: arch,
+choices, decisions, accuracy, loss, quality,
 latency_ms, reward and its terms, entropy, log_prob, stage 'one_shot', step). The quality that
 enters the reward is the shared-weight accuracy on the batch, or its likelihood exp(-cross-entropy)
 (less noisy on one batch; both lie in [0, 1] as the rewards require).
@@ -57,8 +58,6 @@ QUALITIES = ("accuracy", "likelihood")
 OP_KINDS = ("kernel", "se", "depth")
 FILTER_KINDS = ("expand", "width")
 # reward term (`search.rewards.Reward` field) -> sample key, as in the stand-alone search's trials.csv
-REWARD_TERMS = {"kind": "reward_kind", "target_ms": "target_ms", "ratio": "latency_ratio",
-                "penalty": "reward_penalty", "exponent": "reward_exponent"}
 
 
 @dataclass(frozen=True)
@@ -222,10 +221,9 @@ class OneShotSearch:
             self._latency_ms[key] = float(self.latency(arch))
         quality = accuracy if self.config.quality == "accuracy" else math.exp(-loss)
         reward = self.reward(quality, self._latency_ms[key])
-        record = {"arch": key, "decisions": [int(c) for c in choices], "accuracy": accuracy, "loss": loss,
-                  "quality": quality, "latency_ms": self._latency_ms[key], "reward": reward.value}
-        record.update({column: getattr(reward, term) for term, column in REWARD_TERMS.items()})
-        return record
+        return {"arch": key, "choices": [int(c) for c in choices], "decisions": self.space.values(choices),
+                "status": "ok", "accuracy": accuracy, "loss": loss, "quality": quality,
+                "latency_ms": self._latency_ms[key], "reward": reward.value, "reward_terms": reward.as_dict()}
 
     @torch.no_grad()
     def evaluate(self, choices: Sequence[int], images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
@@ -256,15 +254,15 @@ class OneShotSearch:
             raise ValueError(f"top_k ranks by 'probability' or 'reward', got {by!r}")
         groups: dict[str, dict[str, Any]] = {}
         for s in self.samples:
-            g = groups.setdefault(s["arch"], {"arch": s["arch"], "decisions": s["decisions"], "rewards": []})
+            g = groups.setdefault(s["arch"], {"arch": s["arch"], "choices": s["choices"], "rewards": []})
             g["rewards"].append(s["reward"])
         greedy = self.controller.most_likely()
         groups.setdefault(self.space.decode(greedy).to_str(),
-                          {"arch": self.space.decode(greedy).to_str(), "decisions": greedy, "rewards": []})
+                          {"arch": self.space.decode(greedy).to_str(), "choices": greedy, "rewards": []})
         rows = []
         for g in groups.values():
             rewards = g.pop("rewards")
-            rows.append({**g, "probability": self.controller.probability(g["decisions"]), "count": len(rewards),
+            rows.append({**g, "probability": self.controller.probability(g["choices"]), "count": len(rewards),
                          "mean_reward": sum(rewards) / len(rewards) if rewards else None})
         key = "probability" if by == "probability" else "mean_reward"
         rows.sort(key=lambda r: -math.inf if r[key] is None else r[key], reverse=True)

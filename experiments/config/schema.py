@@ -247,6 +247,13 @@ class SearchConfig(Strict):
     child_training: TrainingConfig = TrainingConfig(epochs=2)
     failed_child: Literal["skip", "zero"] = Field("skip", description="a failed child is skipped or scored 0")
 
+    @model_validator(mode="after")
+    def _one_shot_needs_a_controller(self) -> SearchConfig:
+        if self.strategy == "one_shot" and self.algorithm not in ("reinforce", "ppo"):
+            raise ConfigIssue("algorithm", self.algorithm, "the one-shot strategy learns with the controller: use "
+                              "reinforce or ppo, or strategy standalone for random, evolution or tpe")
+        return self
+
 
 class NetAdaptConfig(Strict):
     """Layer-wise shrinking of the searched seed (MobileNetV3 section 4.2)."""

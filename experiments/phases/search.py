@@ -20,7 +20,7 @@ durations (`wall_s` from suggestion to completion, Tune's `time_total_s`, the ch
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -29,18 +29,34 @@ from experiments.config.schema import Config
 from experiments.config.spaces import resolve_space
 from experiments.console.monitor import current
 from experiments.data.types import DataBundle
+from experiments.phases.one_shot import one_shot_stage
 from experiments.ray_jobs.search_trials import tune_children
 from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir
 from models import atomic
 from models.spec import ArchSpec
-from search.rewards import make_reward
+from search.rewards import RewardFn, make_reward
+from search.searchers.fixed import FixedSearcher
 from search.searchers.registry import make_searcher
 from search.space import SearchSpace
-from search.trial_record import TRIAL_COLUMNS, trial_row
+from search.trial_record import TRIAL_COLUMNS, TrialRecord, trial_row
 from search.tune_searcher import LatencyModel, SpaceSearcher
 
 TOP_K = 5
+
+
+def make_reward_of(cfg: Config, target_ms: float) -> RewardFn:
+    """The configured reward, scoring against `target_ms`."""
+    r = cfg.search.reward if cfg.search else None
+    if r is None:
+        raise ValueError("the config has no search section")
+    return make_reward(r.kind, target_ms, w=r.w, beta=r.beta)
+
+
+def child_budget(cfg: Config) -> dict[str, Any]:
+    """What a stand-alone child trains for (`search.child_training`)."""
+    assert cfg.search is not None
+    return {"epochs": cfg.search.child_training.epochs, "steps": cfg.search.child_training.steps}
 
 
 def build_searcher(cfg: Config, latency: LatencyModel, target_ms: float,
@@ -50,12 +66,10 @@ def build_searcher(cfg: Config, latency: LatencyModel, target_ms: float,
     s = cfg.search
     if s is None:
         raise ValueError("the config has no search section")
-    budget = {"epochs": s.child_training.epochs, "steps": s.child_training.steps}
     controller_based = s.algorithm in ("reinforce", "ppo")
     return make_searcher(
-        s.algorithm, resolve_space(cfg.space), latency,
-        make_reward(s.reward.kind, target_ms, w=s.reward.w, beta=s.reward.beta), s.children, seed=cfg.seed,
-        budget=budget, on_failure=s.failed_child, after_complete=after_complete,
+        s.algorithm, resolve_space(cfg.space), latency, make_reward_of(cfg, target_ms), s.children, seed=cfg.seed,
+        budget=child_budget(cfg), on_failure=s.failed_child, after_complete=after_complete,
         policy=s.controller.policy(s.algorithm) if controller_based else None,
         controller=s.controller.controller(), batch_size=s.controller.batch_size,
         evolution=s.evolution.model_dump(), tpe=s.tpe.model_dump())
@@ -90,22 +104,23 @@ def reward_target(cfg: Config, space: SearchSpace, latency: LatencyModel, run: R
     return float(record["target_ms"])
 
 
-def trials_frame(searcher: SpaceSearcher) -> pd.DataFrame:
-    """One row per recorded child (columns `TRIAL_COLUMNS`); the decisions as JSON text."""
-    rows = [trial_row(t) for t in sorted(searcher.trials, key=lambda r: r["index"])]
+def trials_frame(searcher: SpaceSearcher, one_shot: Sequence[TrialRecord] = ()) -> pd.DataFrame:
+    """One row per recorded child (columns `TRIAL_COLUMNS`): the one-shot stage's scored paths first,
+    then the children trained stand-alone; the decisions as JSON text."""
+    rows = [trial_row(t) for t in one_shot] + [trial_row(t) for t in sorted(searcher.trials, key=lambda r: r["index"])]
     return pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
 
 
-def checkpoint(run: RunDir, searcher: SpaceSearcher) -> None:
-    """Controller state and trials table, each written atomically."""
+def checkpoint(run: RunDir, searcher: SpaceSearcher, one_shot: Sequence[TrialRecord] = ()) -> None:
+    """Searcher state and trials table, each written atomically."""
     with atomic.atomic_path(run.path(layout.CONTROLLER)) as tmp:
         searcher.save(str(tmp))
-    atomic.write_text(run.path(layout.TRIALS), trials_frame(searcher).to_csv(index=False))
+    atomic.write_text(run.path(layout.TRIALS), trials_frame(searcher, one_shot).to_csv(index=False))
 
 
-def write_results(run: RunDir, searcher: SpaceSearcher) -> list[dict[str, Any]]:
-    """Top-k table and the best architecture; returns the top-k rows."""
-    checkpoint(run, searcher)
+def write_results(run: RunDir, searcher: SpaceSearcher, one_shot: Sequence[TrialRecord] = ()) -> list[dict[str, Any]]:
+    """Top-k table and the best architecture (of the children trained stand-alone); returns the top-k rows."""
+    checkpoint(run, searcher, one_shot)
     top = [{"arch": t["arch"], "reward": t["reward"], "accuracy": t["accuracy"], "latency_ms": t["latency_ms"],
             "index": t["index"]} for t in searcher.best(TOP_K)]
     run.write_yaml(layout.TOPK, top)
@@ -117,13 +132,21 @@ def write_results(run: RunDir, searcher: SpaceSearcher) -> list[dict[str, Any]]:
 def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel, resume: bool = False,
                log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Run (or resume) the search inside an initialised Ray; returns the top-k rows."""
+    assert cfg.search is not None
     target_ms = reward_target(cfg, resolve_space(cfg.space), latency, run, log)
+    one_shot: list[TrialRecord] = []
 
     def after_child(s: SpaceSearcher) -> None:  # Tune pickles the searcher: no console in this closure
-        checkpoint(run, s)
+        checkpoint(run, s, one_shot)
         current().child_done(s.trials[-1], s.trials)
 
-    searcher = build_searcher(cfg, latency, target_ms, after_complete=after_child)
+    if cfg.search.strategy == "one_shot":
+        one_shot, top = one_shot_stage(cfg, run, data, latency, make_reward_of(cfg, target_ms), log)
+        searcher: SpaceSearcher = FixedSearcher(
+            resolve_space(cfg.space), latency, make_reward_of(cfg, target_ms), len(top), choices=top, seed=cfg.seed,
+            budget=child_budget(cfg), on_failure=cfg.search.failed_child, after_complete=after_child)
+    else:
+        searcher = build_searcher(cfg, latency, target_ms, after_complete=after_child)
     state = run.path(layout.CONTROLLER)
     attempt = 0
     if resume and state.is_file():
@@ -138,7 +161,7 @@ def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel
         current().search_started(searcher.num_samples, len(searcher.trials))
         tune_children(cfg, run, data, searcher, attempt)
         current().search_finished()
-    top = write_results(run, searcher)
+    top = write_results(run, searcher, one_shot)
     done = sum(t["status"] == "ok" for t in searcher.trials)
     spent = searcher.timings
     log(f"search: {len(searcher.trials)} children ({done} ok); best {top[0]['arch'] if top else 'none'}; "

@@ -35,8 +35,10 @@ class SeedError(RuntimeError):
 
 
 def pick_searched(trials: pd.DataFrame, rule: str) -> pd.Series:
-    """The searched child that seeds NetAdapt: the highest `reward` or `accuracy` among finished children."""
-    ok = trials[trials["status"] == "ok"]
+    """The searched child that seeds NetAdapt: the highest `reward` or `accuracy` among finished children
+    trained stand-alone (a one-shot search's shared-weight scores are not comparable with those)."""
+    standalone = trials["stage"] == "standalone" if "stage" in trials else True
+    ok = trials[(trials["status"] == "ok") & standalone]
     if ok.empty:
         raise SeedError(f"no searched child finished (see the status and reason columns of {layout.TRIALS}); "
                         "raise search.children or check search.child_training")

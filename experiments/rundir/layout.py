@@ -36,6 +36,7 @@ CONTROLLER = "controller.pt"
 TOPK = "topk.yaml"
 BEST_DIR = "best"
 REWARD_TARGET = "reward_target.json"
+ONE_SHOT_DIR = "one_shot"  # the supernet search's checkpoints (search.strategy: one_shot)
 RAY_DIR = "ray"
 
 # reference nets

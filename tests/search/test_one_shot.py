@@ -40,12 +40,12 @@ def test_samples_are_recorded_after_the_warm_up_with_every_column() -> None:
     assert len(samples) == (12 - 6) * 2
     assert {r["step"] for r in samples} == set(range(6, 12))
     first = samples[0]
-    for key in ("arch", "decisions", "accuracy", "loss", "quality", "latency_ms", "reward", "entropy", "stage",
-                "step", "log_prob", "reward_kind", "target_ms", "latency_ratio", "reward_penalty"):
+    for key in ("arch", "choices", "decisions", "accuracy", "loss", "quality", "latency_ms", "reward", "entropy",
+                "stage", "step", "log_prob", "reward_terms"):
         assert key in first, key
     assert all(r["stage"] == "one_shot" for r in samples)
-    assert all(s.space.decode(r["decisions"]).to_str() == r["arch"] for r in samples)
-    assert all(r["latency_ms"] == pytest.approx(size_latency(s.space.decode(r["decisions"]))) for r in samples)
+    assert all(s.space.decode(r["choices"]).to_str() == r["arch"] for r in samples)
+    assert all(r["latency_ms"] == pytest.approx(size_latency(s.space.decode(r["choices"]))) for r in samples)
     assert s.policy.updates == 12 - 6
 
 

@@ -15,6 +15,7 @@ from experiments.cli import main
 from experiments.config.errors import ConfigError
 from experiments.config.schema import validate_config
 from experiments.config.spaces import resolve_space
+from experiments.data import load_data
 from experiments.phases.search import (
     build_searcher,
     checkpoint,
@@ -150,3 +151,30 @@ def test_resuming_a_finished_search_trains_nothing_and_returns_the_top_rows(tmp_
     after = pd.read_csv(run.path(TRIALS_FILE))
     assert run.path(TRIALS_FILE).read_text() == before and len(after) == 4
     assert yaml.safe_load(run.path("topk.yaml").read_text())[0]["index"] == top[0]["index"]
+
+
+def test_one_shot_strategy_scores_paths_then_trains_its_top_k_stand_alone(tmp_path, monkeypatch) -> None:
+    data = tiny_config(tmp_path)
+    data["data"]["val_size"] = 64
+    data["search"].update(strategy="one_shot", one_shot={"steps": 8, "samples_per_step": 2, "warmup_fraction": 0.25,
+                                                          "batch_size": 16, "val_batch_size": 16, "top_k": 2,
+                                                          "checkpoint_every": 4})
+    cfg = validate_config(data)
+    run = RunDir.create(cfg)
+    trained: list[str] = []
+
+    def fake_tune(cfg, run, data, searcher, attempt) -> None:  # Tune's part: every child reports an accuracy
+        while (config := searcher.suggest(f"t{len(trained)}")) not in (None, "FINISHED"):
+            trained.append(config["arch"])
+            searcher.on_trial_complete(f"t{len(trained) - 1}", {"accuracy": 0.1 * len(trained)})
+
+    monkeypatch.setattr("experiments.phases.search.tune_children", fake_tune)
+    top = run_search(cfg, run, load_data(cfg.data, cfg.seed), LATENCY, log=lambda _: None)
+    table = pd.read_csv(run.path(TRIALS_FILE))
+    one_shot, standalone = table[table.stage == "one_shot"], table[table.stage == "standalone"]
+    assert len(one_shot) == 6 * 2  # 6 controller steps after 2 warm-up steps, 2 paths each
+    assert len(standalone) == 2 and len(set(trained)) == 2 and list(standalone.arch) == trained
+    assert top[0]["arch"] == trained[1]  # the best stand-alone reward (accuracy 0.2) seeds NetAdapt
+    assert (run.path("one_shot") / "one_shot.pt").is_file()
+    with pytest.raises(ConfigError, match="search.algorithm.*one-shot strategy learns with the controller"):
+        validate_config({**data, "search": {**data["search"], "algorithm": "random"}})
