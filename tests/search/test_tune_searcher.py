@@ -27,7 +27,7 @@ def fake_accuracy(config: dict) -> float:
 
 def make_searcher(**kwargs) -> ControllerSearcher:
     args = dict(space=SPACE, latency=madds_ms, reward=make_reward("mnasnet_soft", 2.0, w=-0.15), num_samples=6,
-                batch_size=2, seed=3, budget={"epochs": 1}, controller={"hidden": 16})
+                batch_size=2, seed=3, budget={"epochs": 1}, controller={"hidden_size": 16})
     args.update(kwargs)
     return ControllerSearcher(**args)
 

@@ -36,7 +36,7 @@ def test_searcher_drives_a_local_tune_run(tmp_path, monkeypatch) -> None:
 
     space = resolve_space("mnv3-small")
     searcher = ControllerSearcher(space, lambda a: count_madds(a) / 30e6, make_reward("mnasnet_soft", 2.0, w=-0.15),
-                                  num_samples=4, batch_size=2, seed=0, budget={"epochs": 2}, controller={"hidden": 16})
+                                  num_samples=4, batch_size=2, seed=0, budget={"epochs": 2}, controller={"hidden_size": 16})
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         tuner = tune.Tuner(
