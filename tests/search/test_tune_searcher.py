@@ -127,4 +127,4 @@ def test_metric_and_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="on_failure 'retry' is unknown"):
         make_searcher(on_failure="retry")
     with pytest.raises(ValueError, match="unknown policy settings"):
-        PolicyConfig.from_dict({"lr": 0.1})
+        PolicyConfig.from_dict({"learning_rate": 0.1})  # the config's name is lr, and so is the code's
