@@ -143,8 +143,8 @@ def outcomes(jobs: list[Job], results: list[dict[str, Any]], truths: dict[str, G
 def paired_gain(random: pd.DataFrame, other: pd.DataFrame) -> tuple[float, float, float, int]:
     """Mean over seeds of random's val regret minus `other`'s (positive: `other` better) and its 95% t
     interval, over the seeds where both returned a feasible arch."""
-    both = random.set_index("seed")[["regret_val", "feasible"]].join(
-        other.set_index("seed")[["regret_val", "feasible"]], rsuffix="_other", how="inner")
+    columns = ["seed", "regret_val", "feasible"]
+    both = random[columns].merge(other[columns], on="seed", suffixes=("", "_other"))
     both = both[both["feasible"] & both["feasible_other"]]
     gain = (both["regret_val"] - both["regret_val_other"]).to_numpy(dtype=float)
     if len(gain) < 2:
@@ -188,12 +188,13 @@ def plot(summary: pd.DataFrame, out: Path) -> list[Path]:
     paths = []
     for device, frame in summary.groupby("device", sort=False):
         rewards = list(dict.fromkeys(frame["reward"]))
-        fig, axes = plt.subplots(1, len(rewards), figsize=(4.2 * len(rewards), 3.6), squeeze=False, sharey=True)
+        fig, axes = plt.subplots(1, len(rewards), figsize=(4.2 * len(rewards), 3.6), squeeze=False)
         for ax, reward in zip(axes[0], rewards):
             for algorithm, curve in frame[frame["reward"] == reward].groupby("algorithm", sort=False):
                 ax.plot(curve["budget"], curve["mean_regret_val"], marker="o", label=f"{algorithm} ({curve['seeds'].iloc[0]} seeds)")
             ax.axhline(GOAL_REGRET_PP, color="grey", linestyle=":", linewidth=1)
             ax.set(xscale="log", xlabel="samples (children)", title=reward)
+            ax.minorticks_off()
             ax.set_xticks(sorted(frame["budget"].unique()), [str(b) for b in sorted(frame["budget"].unique())])
         axes[0][0].set_ylabel("mean regret, val accuracy (pp)")
         axes[0][0].legend(fontsize=7)
