@@ -298,3 +298,11 @@ class ControllerSearcher(SpaceSearcher):
 def trial_config(record: TrialRecord, budget: dict[str, Any]) -> dict[str, Any]:
     """The small JSON config a child trial receives."""
     return {"arch": record["arch"], "decisions": record["decisions"], "seed": record["seed"], "budget": dict(budget)}
+
+
+def optuna_search(space: dict[str, Any], metric: str, sampler: Any) -> Searcher:
+    """Ray Tune's `OptunaSearch` maximising `metric` over `space` with `sampler` (built here, in the one
+    module of search/ that imports Ray; `search.searchers.tpe` wraps it)."""
+    from ray.tune.search.optuna import OptunaSearch
+
+    return OptunaSearch(space=space, metric=metric, mode="max", sampler=sampler)

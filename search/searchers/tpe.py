@@ -16,10 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 import optuna
-from ray.tune.search.optuna import OptunaSearch
 
 from search.trial_record import TrialRecord
-from search.tune_searcher import SpaceSearcher
+from search.tune_searcher import Searcher, SpaceSearcher, optuna_search
 
 STARTUP_TRIALS = 10  # Optuna's default: random children before TPE models the history
 METRIC = "reward"
@@ -42,11 +41,11 @@ class TPESearcher(SpaceSearcher):
         self.events: list[list[Any]] = []  # ["ask", key] and ["tell", key, reward or None], in order
         self.optuna = self._fresh_study()
 
-    def _fresh_study(self) -> OptunaSearch:
+    def _fresh_study(self) -> Searcher:
         space = {d.name: optuna.distributions.CategoricalDistribution(list(range(len(d.choices))))
                  for d in self.space.decisions}
         sampler = optuna.samplers.TPESampler(n_startup_trials=self.startup_trials, seed=self.seed)
-        return OptunaSearch(space=space, metric=METRIC, mode="max", sampler=sampler)
+        return optuna_search(space, METRIC, sampler)
 
     def _ask(self, key: str) -> list[int]:
         params = self.optuna.suggest(key)
