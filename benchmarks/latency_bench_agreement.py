@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latency.handmade import int8_conv_chain
+from handmade import int8_conv_chain
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -32,6 +32,11 @@ class BenchResult:
             stdev_ms=float(statistics.stdev(values.tolist())) if values.size > 1 else 0.0,
             runs=int(values.size),
         )
+
+    @classmethod
+    def from_windows(cls, windows_ms: list[float], runs: int) -> BenchResult:
+        """Summary over window medians: the median of windows, their spread as p10/p90, `runs` invokes in all."""
+        return replace(cls.from_times_ms(windows_ms), runs=int(runs))
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)

@@ -14,7 +14,7 @@ from adb_fake_helpers import (bench_calls, calls, fake_median_ms, host_binary, i
 from latency_helpers import TINY_ARCH
 from experiments.cli import main
 from latency.adb_measure import Phone, phone_settings
-from latency.handmade import int8_conv_chain
+from handmade import int8_conv_chain
 from latency.keys import piece_key
 from latency.pieces import arch_pieces
 from latency.stats import BenchResult

@@ -9,7 +9,7 @@ import pytest
 
 from latency_helpers import FAST, TINY_ARCH
 from experiments.cli import main
-from latency.handmade import int8_conv_chain
+from handmade import int8_conv_chain
 from latency.keys import arch_keys
 from latency.stats import BenchResult
 from latency.table import LatencyTable

@@ -12,7 +12,7 @@ from latency_helpers import FAST, TINY_ARCH
 from experiments.cli import main
 from experiments.commands.latency import REFERENCE_NAMES, sampled_archs
 from latency.errors import LatencyError
-from latency.handmade import int8_conv_chain
+from handmade import int8_conv_chain
 from latency.keys import arch_keys
 from latency.litert_bench import benchmark_tflite, default_flush_mb, time_calls
 from latency.measure import BenchSettings

@@ -1,6 +1,6 @@
 """A TFLite model written by hand with the flatbuffer schema, no converter involved: a chain of
 int8-quantized 3x3 convolutions. It stands for "a .tflite this project did not produce" (and a
-quantized one) when checking the benchmark against LiteRT's own tool."""
+quantized one) in the latency tests."""
 
 from __future__ import annotations
 
