@@ -10,6 +10,7 @@ import pytest
 from latency_helpers import FAST, TINY_ARCH
 from experiments.cli import main
 from handmade import int8_conv_chain
+from latency.calibration import fit_calibration
 from latency.keys import arch_keys
 from latency.stats import BenchResult
 from latency.table import LatencyTable
@@ -52,7 +53,7 @@ def test_bench_bad_files_exit_2(tmp_path, capsys) -> None:
 
 def test_show_corrupt_table_exits_2_and_keeps_file(tmp_path, capsys, device) -> None:
     path = tmp_path / "t.json"
-    data = _table(path, device, arch_keys(TINY_ARCH, 32))[:100]
+    data = _table(path, device, arch_keys(TINY_ARCH, 32, 1000))[:100]
     path.write_bytes(data)
     assert main(["latency", "show", str(path)]) == 2
     assert "corrupt or truncated" in capsys.readouterr().err
@@ -61,28 +62,42 @@ def test_show_corrupt_table_exits_2_and_keeps_file(tmp_path, capsys, device) -> 
 
 def test_show_prints_metadata_and_entries(tmp_path, capsys, device) -> None:
     path = tmp_path / "t.json"
-    _table(path, device, arch_keys(TINY_ARCH, 32))
+    _table(path, device, arch_keys(TINY_ARCH, 32, 1000))
     assert main(["latency", "show", str(path), "--entries", "2"]) == 0
     out = capsys.readouterr().out
-    assert "4 entries" in out and "fingerprint" in out and out.count("median") == 2
+    assert "4 entries" in out and "fingerprint" in out and out.count("median") == 2 and "windows" in out
 
 
 def test_validate_foreign_table_exits_2(tmp_path, capsys, device) -> None:
     path = tmp_path / "t.json"
-    before = _table(path, dict(device, cpu="Other CPU"), arch_keys(TINY_ARCH, 32))
+    before = _table(path, dict(device, cpu="Other CPU"), arch_keys(TINY_ARCH, 32, 1000))
     assert main(["latency", "validate", str(path), "--resolution", "32", "--samples", "1",
                  "--out", str(tmp_path / "v")]) == 2
     assert "another device" in capsys.readouterr().err
     assert path.read_bytes() == before and not (tmp_path / "v").exists()
 
 
-def test_validate_arch_outside_table_without_lazy_fill_exits_2(tmp_path, capsys, device) -> None:
+def test_validate_needs_a_calibration_and_the_keys(tmp_path, capsys, device) -> None:
     path = tmp_path / "t.json"
-    before = _table(path, device, arch_keys(TINY_ARCH, 32))
-    assert main(["latency", "validate", str(path), "--resolution", "32", "--samples", "0",
-                 "--out", str(tmp_path / "v")]) == 2
+    before = _table(path, device, arch_keys(TINY_ARCH, 32, 1000))
+    argv = ["latency", "validate", str(path), "--resolution", "32", "--samples", "0", "--out", str(tmp_path / "v")]
+    assert main(argv) == 2
+    assert "no calibration at 32 px" in capsys.readouterr().err and path.read_bytes() == before
+    table = LatencyTable.load(path)
+    table.calibration["32"] = fit_calibration([1.0, 2.0], [1.1, 2.2], ["a", "b"]).to_dict()
+    table.save()
+    before = path.read_bytes()
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert "not in latency table" in err and "hwnas latency build" in err
+    assert path.read_bytes() == before
+
+
+def test_build_refuses_a_table_of_another_class_count(tmp_path, capsys, device) -> None:
+    path = tmp_path / "t.json"
+    before = _table(path, device, arch_keys(TINY_ARCH, 32, 1000))
+    assert main(["latency", "build", "--out", str(path), "--classes", "10", "--resolution", "32"]) == 2
+    assert "holds 1000-class heads, this build --classes 10" in capsys.readouterr().err
     assert path.read_bytes() == before
 
 
