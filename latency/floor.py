@@ -8,8 +8,27 @@ from __future__ import annotations
 import numpy as np
 
 
-def floor_model() -> bytes:
+def pack_model(operator: int, version: int, tensors: list, operators: list, buffers: list,
+               description: bytes) -> bytes:
+    """A one-subgraph TFLite flatbuffer of `operators` (all of builtin `operator`) over `tensors`;
+    the first tensor is the input, the last the output."""
     import flatbuffers
+    from ai_edge_litert import schema_py_generated as s
+
+    graph = s.SubGraphT()
+    graph.tensors, graph.operators, graph.inputs, graph.outputs = tensors, operators, [0], [len(tensors) - 1]
+    code = s.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = operator
+    code.version = version
+    model = s.ModelT()
+    model.version, model.description = 3, description
+    model.operatorCodes, model.subgraphs, model.buffers = [code], [graph], buffers
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def floor_model() -> bytes:
     from ai_edge_litert import schema_py_generated as s
 
     buffers = [s.BufferT(), s.BufferT()]
@@ -22,14 +41,4 @@ def floor_model() -> bytes:
     op = s.OperatorT()
     op.opcodeIndex, op.inputs, op.outputs = 0, [0, 1], [2]
     op.builtinOptionsType, op.builtinOptions = s.BuiltinOptions.AddOptions, s.AddOptionsT()
-    graph = s.SubGraphT()
-    graph.tensors, graph.operators, graph.inputs, graph.outputs = tensors, [op], [0], [2]
-    code = s.OperatorCodeT()
-    code.builtinCode = code.deprecatedBuiltinCode = s.BuiltinOperator.ADD
-    code.version = 1
-    model = s.ModelT()
-    model.version, model.description = 3, b"hwnas invoke floor"
-    model.operatorCodes, model.subgraphs, model.buffers = [code], [graph], buffers
-    builder = flatbuffers.Builder(256)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return pack_model(s.BuiltinOperator.ADD, 1, tensors, [op], buffers, b"hwnas invoke floor")
