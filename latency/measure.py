@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from latency.entry import Entry
 from latency.errors import LatencyError
 from latency.export import tflite_bytes
 from latency.fingerprint import local_fingerprint
@@ -15,7 +14,7 @@ from latency.floor import floor_model
 from latency.litert_bench import LiteRTTimer, default_flush_mb, runtime_version
 from latency.pieces import Piece
 from latency.template import Structure, TemplateConverter, block_structure, probe_piece, templatable
-from latency.windows import Timer, WindowPolicy, round_robin
+from latency.windows import Timer, WindowPolicy
 
 DTYPES = ("float32", "int8")
 
@@ -138,8 +137,3 @@ class PieceMeasurer:
 
     def floor_timer(self) -> Timer:
         return self.timer(floor_model())
-
-    def measure(self, piece: Piece) -> Entry:
-        """One piece on its own: its windows back to back, the floor between them."""
-        batch = round_robin({"piece": self.timer(self.tflite(piece))}, self.settings.policy, floor=self.floor_timer())
-        return Entry.from_windows(batch.windows["piece"], batch.floor, batch.runs["piece"])

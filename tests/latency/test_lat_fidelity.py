@@ -58,12 +58,15 @@ def test_int8_pieces_are_all_converted_directly() -> None:
 
 
 @pytest.mark.slow
-def test_int8_piece_is_quantised_and_runs() -> None:
+def test_an_int8_table_entry_is_quantised_and_timed(tmp_path) -> None:
+    from latency.build import fill_table
     from latency.export import tflite_ops
-    from latency.quantize import int8_piece_bytes
+    from latency.table import LatencyTable
 
-    piece = arch_pieces(TINY_ARCH, 32, 10)[1]
-    data = int8_piece_bytes(piece)
-    measurer = PieceMeasurer(BenchSettings(dtype="int8", warmup_s=0.0, min_runs=5, min_time_s=0.0))
-    measurer.add_conversion(("piece", "b|16|8|ir_k3_m16_c8_s2_se_re"), data)
-    assert "DEQUANTIZE" in tflite_ops(data) and measurer.measure(piece).median_ms > 0
+    settings = BenchSettings(dtype="int8", warmup_s=0.0, min_runs=5, min_time_s=0.0)
+    measurer = PieceMeasurer(settings, 10)
+    table = LatencyTable.create(tmp_path / "int8.json", settings.fingerprint(), 10, settings.to_dict())
+    key = "b|16|8|ir_k3_m16_c8_s2_se_re"
+    report = fill_table(table, [key], measurer)
+    assert report.measured == 1 and table.entries[key].median_ms > 0
+    assert "DEQUANTIZE" in tflite_ops(measurer.direct[key]) and table.fingerprint["dtype"] == "int8"
