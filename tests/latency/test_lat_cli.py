@@ -104,3 +104,47 @@ def test_build_refuses_a_table_of_another_class_count(tmp_path, capsys, device) 
 def test_export_bad_arch_exits_2(tmp_path, capsys) -> None:
     assert main(["export", "not-a-net", "--format", "tflite", "--out", str(tmp_path / "x.tflite")]) == 2
     assert not (tmp_path / "x.tflite").exists()
+
+
+class _FakeLive:
+    """Whole-model 'runs': 1.1 x the table's summed prediction of a shared fake table."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.timed: list = []
+
+    def measure_many(self, specs):
+        self.timed += list(specs)
+        return [BenchResult(*(1.1 * self.model.summed_ms(s),) * 5, 10) for s in specs]
+
+
+def test_calibrate_then_validate_on_disjoint_archs_beside_macs(tmp_path, capsys, device, monkeypatch) -> None:
+    import experiments.commands.latency as cli
+    from latency_helpers import FakeMeasurer
+    from latency.predict import TableLatency
+
+    path = tmp_path / "t.json"
+    _table(path, device, [])
+    lives: list[_FakeLive] = []
+
+    def fake_live(phone, resolution, settings, classes):
+        lives.append(_FakeLive(TableLatency(LatencyTable.load(path), resolution, FakeMeasurer())))
+        return lives[-1]
+
+    monkeypatch.setattr(cli, "live_for", fake_live)
+    monkeypatch.setattr(cli, "measurer_for", lambda phone, settings, classes: FakeMeasurer())
+    assert main(["latency", "calibrate", str(path), "--resolution", "32", "--samples", "4", "--seed", "100"]) == 0
+    assert "ms = 1.1000 * summed" in capsys.readouterr().out
+    calibrated = LatencyTable.load(path).calibration["32"]
+    assert calibrated["scale"] == pytest.approx(1.1) and len(calibrated["archs"]) == 4
+    argv = ["latency", "validate", str(path), "--resolution", "32", "--samples", "6", "--seed", "100", "--lazy-fill",
+            "--out", str(tmp_path / "v"), "--json"]
+    assert main(argv) == 0  # the same seed: the 4 calibration archs are held out, the references and 2 others stay
+    summary = json.loads(capsys.readouterr().out)["32"]
+    validated = {s.to_str() for s in lives[-1].timed}
+    assert not validated & set(calibrated["archs"]) and summary["table"]["archs"] == 4
+    assert summary["calibration_archs"] == 4 and summary["neighbours"]["pairs"] >= 3
+    assert summary["table"]["within_5pct"]["value"] == 1.0 and summary["table"]["kendall_tau"] == pytest.approx(1.0)
+    assert summary["table_uncalibrated"]["within_5pct"]["value"] == 0.0  # 1.1x off before calibration
+    assert summary["neighbours"]["table"]["value"] == 1.0 and "within_10pct" in summary["macs_only"]
+    assert (tmp_path / "v" / "fidelity_32.csv").is_file() and (tmp_path / "v" / "fidelity_32.png").is_file()
