@@ -74,7 +74,7 @@ def main() -> None:
                 print(f"  -> {resolution} px: within 5% {share:.0%} of {r.size} (goal 100%: "
                       f"{'PASS' if share == 1 else 'FAIL'}), median ratio {np.median(r):.3f}, "
                       f"range {r.min():.3f}-{r.max():.3f}")
-    print(f"\nsummary (uncalibrated sum within 5% of the whole model; goal: every arch at every resolution):")
+    print("\nsummary (uncalibrated sum within 5% of the whole model; goal: every arch at every resolution):")
     for (flush, resolution), share in sorted(shares.items()):
         print(f"  flush {flush:>5} MiB  {resolution:>4} px: {share:.0%}")
     print(f"load average at end: {os.getloadavg()}; {time.perf_counter() - start:.0f} s in all")

@@ -140,7 +140,8 @@ class AdbDevice:
         online = self.shell("cat /sys/devices/system/cpu/online").strip()
         return {"cpu": props["ro.soc.model"] or props["ro.board.platform"],
                 "device": f"{props['ro.product.manufacturer']} {props['ro.product.model']}".strip(),
-                "cores": cores, "online": online, "abi": props["ro.product.cpu.abi"], "android": props["ro.build.version.release"],
+                "cores": cores, "online": online, "abi": props["ro.product.cpu.abi"],
+                "android": props["ro.build.version.release"],
                 "build": props["ro.build.fingerprint"]}
 
     def benchmark(self, model: str | Path, cores: Sequence[int] = (0,), threads: int = 1, xnnpack: bool = True,

@@ -94,7 +94,8 @@ def fill_table(table: LatencyTable, keys: Iterable[str], measurer: PieceMeasurer
                 windows += len(batch.windows[key])
             drift = max(drift, batch.canary_drift)
             table.metadata["floor_ms"] = batch.floor
-            table.metadata["batches"].append({"id": uuid.uuid4().hex[:12], "time": now_iso(), "load": os.getloadavg()[0],
+            table.metadata["batches"].append({"id": uuid.uuid4().hex[:12], "time": now_iso(),
+                                              "load": os.getloadavg()[0],
                                               "keys": len(part), "rounds": batch.rounds, "seconds": batch.seconds,
                                               "floor_ms": batch.floor_ms, "canary_key": CANARY_KEY,
                                               "canary_ms": batch.canary_ms})

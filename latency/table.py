@@ -165,8 +165,8 @@ class LatencyTable:
         meta = self.metadata
         meta["resolutions"] = sorted({*disk.metadata.get("resolutions", []), *meta["resolutions"]})
         seen = {b.get("id") for b in meta["batches"]}
-        meta["batches"] = sorted(meta["batches"] + [b for b in disk.metadata.get("batches", []) if b.get("id") not in seen],
-                                 key=lambda b: str(b.get("time")))
+        theirs = [b for b in disk.metadata.get("batches", []) if b.get("id") not in seen]
+        meta["batches"] = sorted(meta["batches"] + theirs, key=lambda b: str(b.get("time")))
         meta["created"] = disk.metadata.get("created", meta.get("created"))
 
     def put(self, key: str, result: Entry | BenchResult, resolution: int | None = None) -> None:

@@ -14,7 +14,8 @@ from latency.template import block_structure, dim_map, probe_piece, rewrite, tem
 from models.spec import STEM_KERNEL, STEM_STRIDE, BlockSpec, conv_out
 
 RESOLUTIONS = (32, 48, 64, 96, 112, 160, 176, 224)
-KINDS = [(k, se, act, expand) for k in (3, 5) for se in (False, True) for act in ("re", "hs") for expand in (False, True)]
+KINDS = [(k, se, act, expand) for k in (3, 5) for se in (False, True) for act in ("re", "hs")
+         for expand in (False, True)]
 _TEMPLATES: dict = {}
 
 
