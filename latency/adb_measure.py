@@ -25,10 +25,10 @@ from latency.stats import BenchResult
 MODEL_NAME = "hwnas_model.tflite"
 
 
-def phone_settings(threads: int = 1, xnnpack: bool = True, warmup_s: float = 0.2, min_runs: int = 50,
-                   min_time_s: float = 0.5) -> BenchSettings:
+def phone_settings(threads: int = 1, xnnpack: bool = True, warmup_s: float = 0.05, min_runs: int = 20,
+                   min_time_s: float = 0.15, dtype: str = "float32") -> BenchSettings:
     """Table settings for the phone: benchmark_model's warm loop (flush_mb 0); per window."""
-    return BenchSettings(threads, xnnpack, warmup_s, min_runs, min_time_s, flush_mb=0.0)
+    return BenchSettings(threads, xnnpack, warmup_s, min_runs, min_time_s, flush_mb=0.0, dtype=dtype)
 
 
 class Phone:

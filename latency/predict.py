@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from latency.build import BuildReport, fill_table
-from latency.calibration import Calibration
+from latency.calibration import Calibration, calibrate_from_runs
 from latency.errors import LatencyError
 from latency.export import arch_input_shape, arch_module, tflite_bytes
 from latency.keys import arch_keys
@@ -81,6 +81,16 @@ class TableLatency:
     def fill_archs(self, specs: Iterable[ArchSpec], progress: bool = False) -> BuildReport:
         """`fill` with every key of `specs` (a search's batch of children, NetAdapt's proposals)."""
         return self.fill([k for spec in specs for k in self.keys(spec)], progress)
+
+    def calibrate(self, specs: Sequence[ArchSpec], live: LiveLatency, refit: bool = False) -> Calibration:
+        """The table's calibration at this resolution, fitted from whole-model live runs of `specs`
+        (timed together) unless the table has one and not `refit`; stored with the archs and used
+        from now on. Fidelity must then skip `calibration.archs`."""
+        if self.calibration is None or refit:
+            fitted = calibrate_from_runs(self.table, self.resolution, specs, self.summed_ms,
+                                         lambda todo: [r.median_ms for r in live.measure_many(todo)])
+            self.calibration = fitted
+        return self.calibration
 
     def summed_ms(self, spec: ArchSpec) -> float:
         """The uncalibrated prediction: the pieces' entries plus the invoke floor once."""

@@ -205,3 +205,22 @@ def test_calibrate_from_runs_stores_the_archs_it_was_fitted_on(tmp_path, device,
 def test_madds_proxy_orders_references() -> None:
     proxy = MaddsLatency(224)
     assert proxy(REFERENCES["mobilenetv3-small"]) < proxy(REFERENCES["mobilenetv3-large"])
+
+
+def test_a_run_calibrates_once_and_reuses_the_tables_calibration(tmp_path, device, random_archs) -> None:
+    table = _table(tmp_path / "t.json", device)
+    model = TableLatency(table, 32, FakeMeasurer())
+
+    class Live:
+        calls = 0
+
+        def measure_many(self, specs):
+            Live.calls += 1
+            return [BenchResult(*(0.9 * model.summed_ms(s),) * 5, 10) for s in specs]
+
+    calib = model.calibrate(random_archs[:3], Live())
+    assert calib.scale == pytest.approx(0.9) and model(random_archs[5]) == pytest.approx(0.9 * model.summed_ms(
+        random_archs[5]))
+    reloaded = TableLatency(LatencyTable.load(tmp_path / "t.json"), 32, FakeMeasurer())
+    assert reloaded.calibrate(random_archs[3:6], Live()).archs == calib.archs and Live.calls == 1  # reused
+    assert reloaded.calibrate(random_archs[3:6], Live(), refit=True).archs != calib.archs and Live.calls == 2
