@@ -29,7 +29,7 @@ from latency.keys import parse_key, piece_key
 from latency.measure import PieceMeasurer, convert_job
 from latency.pieces import Piece
 from latency.table import LatencyTable, now_iso
-from latency.windows import Batch, Timer, round_robin
+from latency.windows import round_robin
 
 CANARY_KEY = "b|14|48|ir_k5_m144_c48_s1_se_hs_res"  # a V3-Small block at 224 px: a fixed reference
 
@@ -74,34 +74,14 @@ def fill_table(table: LatencyTable, keys: Iterable[str], measurer: PieceMeasurer
         if piece.kind == "h" and piece.classes != table.num_classes:
             raise LatencyError(f"key {key!r} has {piece.classes} classes, table {str(table.path)!r} holds "
                                f"{table.num_classes}-class heads; use a table built with --classes {piece.classes}")
-    canary = parse_key(CANARY_KEY)
-    jobs = measurer.pending_jobs([*pieces.values(), canary]) if pieces else []
+    jobs = measurer.pending_jobs([*pieces.values(), parse_key(CANARY_KEY)]) if pieces else []
     start = time.perf_counter()
     if jobs:
         _convert_all(jobs, measurer, workers, progress)
     convert_s = time.perf_counter() - start
     start = time.perf_counter()
-    windows, drift = 0, 0.0
     table.metadata["bench"] = measurer.settings.to_dict()
-    with pinned(pin_core):
-        floor, canary_timer = measurer.floor_timer(), measurer.timer(measurer.tflite(canary))
-        bar = tqdm(total=len(missing), desc="timing", unit="key", disable=not progress)
-        for i in range(0, len(missing), chunk):
-            part = missing[i:i + chunk]
-            batch = measurer_round_robin(measurer, {k: pieces[k] for k in part}, floor, canary_timer)
-            for key in part:
-                table.put(key, Entry.from_windows(batch.windows[key], batch.floor, batch.runs[key]))
-                windows += len(batch.windows[key])
-            drift = max(drift, batch.canary_drift)
-            table.metadata["floor_ms"] = batch.floor
-            table.metadata["batches"].append({"id": uuid.uuid4().hex[:12], "time": now_iso(),
-                                              "load": os.getloadavg()[0],
-                                              "keys": len(part), "rounds": batch.rounds, "seconds": batch.seconds,
-                                              "floor_ms": batch.floor_ms, "canary_key": CANARY_KEY,
-                                              "canary_ms": batch.canary_ms})
-            table.save()
-            bar.update(len(part))
-        bar.close()
+    windows, drift = _time_chunks(table, pieces, measurer, chunk, pin_core, progress) if pieces else (0, 0.0)
     for r in resolutions:  # recorded once all their keys are in
         table.add_resolution(r)
     table.save()
@@ -109,9 +89,32 @@ def fill_table(table: LatencyTable, keys: Iterable[str], measurer: PieceMeasurer
                        windows, drift)
 
 
-def measurer_round_robin(measurer: PieceMeasurer, pieces: dict[str, Piece], floor: Timer, canary: Timer) -> Batch:
-    timers = {k: measurer.timer(measurer.tflite(p)) for k, p in pieces.items()}
-    return round_robin(timers, measurer.settings.policy, floor=floor, canary=canary)
+def _time_chunks(table: LatencyTable, pieces: dict[str, Piece], measurer: PieceMeasurer, chunk: int,
+                 pin_core: int | None, progress: bool) -> tuple[int, float]:
+    """Time `pieces` chunk by chunk, round robin with the floor and the canary, saving after each
+    chunk; returns the number of windows and the largest canary drift of a chunk."""
+    missing = list(pieces)
+    windows, drift = 0, 0.0
+    with pinned(pin_core):
+        floor, canary = measurer.floor_timer(), measurer.timer(measurer.tflite(parse_key(CANARY_KEY)))
+        bar = tqdm(total=len(missing), desc="timing", unit="key", disable=not progress)
+        for i in range(0, len(missing), chunk):
+            part = missing[i:i + chunk]
+            timers = {k: measurer.timer(measurer.tflite(pieces[k])) for k in part}
+            batch = round_robin(timers, measurer.settings.policy, floor=floor, canary=canary)
+            for key in part:
+                table.put(key, Entry.from_windows(batch.windows[key], batch.floor, batch.runs[key]))
+                windows += len(batch.windows[key])
+            drift = max(drift, batch.canary_drift)
+            table.metadata["floor_ms"] = batch.floor
+            table.metadata["batches"].append(
+                {"id": uuid.uuid4().hex[:12], "time": now_iso(), "load": os.getloadavg()[0], "keys": len(part),
+                 "rounds": batch.rounds, "seconds": batch.seconds, "floor_ms": batch.floor_ms,
+                 "canary_key": CANARY_KEY, "canary_ms": batch.canary_ms})
+            table.save()
+            bar.update(len(part))
+        bar.close()
+    return windows, drift
 
 
 def build_table(table: LatencyTable, pieces: Iterable[tuple[int, Piece]], measurer: PieceMeasurer,
