@@ -12,8 +12,8 @@ MiB, which evicts the L2, and re-sets the inputs, which leaves the input hot as 
 piece's output would be. (An earlier protocol also ran a twin interpreter of the piece before
 each invoke; the twin holds its own copy of the weights, so it evicted the timed copy and doubled
 memory-bound pieces such as a 1000-class head: it is gone.) Every invoke through the Python
-interpreter also pays a fixed floor (~1.5-4 us here, larger when the flush has evicted the
-runtime's own state) that a whole model pays once; `latency.windows` times a trivial model under
+interpreter also pays a fixed floor (here ~1.3 us in a warm loop, ~2.4 us after the flush has
+evicted the runtime's own state) that a whole model pays once; `latency.windows` times a trivial model under
 the same protocol and subtracts that floor from each piece. `LiteRTTimer` keeps one interpreter
 so that a piece can be timed in several windows, interleaved with other pieces.
 """
