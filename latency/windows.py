@@ -12,7 +12,6 @@ fixed reference piece); both are kept with the batch so drift shows in the table
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -65,7 +64,7 @@ def agree(windows: list[float], count: int, tolerance: float) -> bool:
 
 
 def round_robin(timers: dict[str, Timer], policy: WindowPolicy = WindowPolicy(), floor: Timer | None = None,
-                canary: Timer | None = None, progress: Callable[[int, int], None] | None = None) -> Batch:
+                canary: Timer | None = None) -> Batch:
     """Windows of every timer, interleaved round robin (see the module docstring)."""
     batch = Batch(windows={k: [] for k in timers}, runs={k: 0 for k in timers})
     keys = list(timers)
@@ -85,8 +84,6 @@ def round_robin(timers: dict[str, Timer], policy: WindowPolicy = WindowPolicy(),
             batch.windows[key].append(result.median_ms)
             batch.runs[key] += result.runs
         batch.rounds += 1
-        if progress:
-            progress(batch.rounds, len(pending))
         pending = [k for k in keys if len(batch.windows[k]) < policy.windows or (
             len(batch.windows[k]) < policy.max_windows
             and not agree(batch.windows[k], policy.windows, policy.tolerance))]
