@@ -210,8 +210,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
         model.fill_archs(specs, progress=True)
         calib = calibrate_from_runs(table, resolution, specs, model.summed_ms, lambda s: [r.median_ms for r in
                                                                                           live.measure_many(s)])
-        for spec, summed, measured in zip(specs, map(model.summed_ms, specs), calib.measured_ms):
-            print(f"  {spec.to_str()}: summed {summed:.3f} ms, live {measured:.3f} ms", file=sys.stderr)
+        for arch, measured in zip(calib.archs, calib.measured_ms):
+            summed = model.summed_ms(ArchSpec.from_str(arch))
+            print(f"  {arch}: summed {summed:.3f} ms, live {measured:.3f} ms", file=sys.stderr)
         print(f"{args.table} @ {resolution}: ms = {calib.scale:.4f} * summed + {calib.offset_ms:.4f} "
               f"({calib.samples} archs); RMSPE {calib.rmspe_before:.2f}% -> {calib.rmspe_after:.2f}%")
     return 0
