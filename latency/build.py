@@ -103,7 +103,8 @@ def _time_chunks(table: LatencyTable, pieces: dict[str, Piece], measurer: PieceM
             timers = {k: measurer.timer(measurer.tflite(pieces[k])) for k in part}
             batch = round_robin(timers, measurer.settings.policy, floor=floor, canary=canary)
             for key in part:
-                table.put(key, Entry.from_windows(batch.windows[key], batch.floor, batch.runs[key]))
+                table.put(key, Entry.from_windows(batch.windows[key], batch.floor, batch.runs[key],
+                                                  measurer.settings.windows))
                 windows += len(batch.windows[key])
             drift = max(drift, batch.canary_drift)
             table.metadata["floor_ms"] = batch.floor

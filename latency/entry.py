@@ -6,16 +6,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import numpy as np
-
 from latency.stats import BenchResult
+from latency.windows import quiet_median
 
 FIELDS = ("median_ms", "windows_ms", "floor_ms", "runs", "load")
 
 
 @dataclass(frozen=True)
 class Entry:
-    """`median_ms`: median of `windows_ms` minus `floor_ms` (what the piece adds to a whole model);
+    """`median_ms`: the median of the fastest `count` of `windows_ms` (`latency.windows.quiet_median`)
+    minus `floor_ms` (what the piece adds to a whole model);
     `windows_ms`: each window's median invoke time as timed; `runs`: timed invokes over all windows;
     `load`: the 1-minute load average when the last window was taken."""
 
@@ -26,8 +26,9 @@ class Entry:
     load: float
 
     @classmethod
-    def from_windows(cls, windows_ms: list[float] | tuple[float, ...], floor_ms: float, runs: int) -> Entry:
-        median = float(np.median(windows_ms))
+    def from_windows(cls, windows_ms: list[float] | tuple[float, ...], floor_ms: float, runs: int,
+                     count: int = 3) -> Entry:
+        median = quiet_median(windows_ms, count)
         return cls(max(median - floor_ms, 0.0), tuple(float(w) for w in windows_ms), float(floor_ms), int(runs),
                    os.getloadavg()[0])
 

@@ -26,7 +26,7 @@ from latency.litert_bench import LiteRTTimer
 from latency.measure import BenchSettings, PieceMeasurer
 from latency.stats import BenchResult
 from latency.table import LatencyTable
-from latency.windows import Timer, WindowPolicy, round_robin
+from latency.windows import Timer, WindowPolicy, quiet_median, round_robin
 from models.counting import count_madds
 from models.spec import ArchSpec
 
@@ -125,8 +125,9 @@ class TableLatency:
 
 class LiveLatency:
     """Exports whole archs to .tflite and benchmarks them (warm loop, as LiteRT's benchmark_model),
-    each the median of `windows` windows interleaved across the archs timed together (`chunk` at a
-    time, each holding an interpreter); cached per arch.
+    each the median of its `windows` fastest windows (more windows, up to 2 * windows + 1, while
+    those disagree), interleaved across the archs timed together (`chunk` at a time, each holding an
+    interpreter); cached per arch.
     `dtype` int8 times the post-training-quantised model (`latency.quantize`)."""
 
     def __init__(self, resolution: int, settings: BenchSettings | None = None, num_classes: int = 1000,
@@ -135,7 +136,7 @@ class LiveLatency:
         self.settings = settings or BenchSettings()
         self.num_classes = num_classes
         self.warmup_s, self.min_time_s, self.windows = warmup_s, min_time_s, windows
-        self.chunk = 8
+        self.chunk, self.max_windows = 8, 2 * windows + 1
         self.results: dict[ArchSpec, BenchResult] = {}
 
     def tflite(self, spec: ArchSpec) -> bytes:
@@ -155,10 +156,11 @@ class LiveLatency:
         for start in range(0, len(todo), self.chunk):
             part = todo[start:start + self.chunk]
             timers = {s.to_str(): self.timer(self.tflite(s)) for s in part}
-            batch = round_robin(timers, WindowPolicy(self.windows, self.windows, 1.0))
+            batch = round_robin(timers, WindowPolicy(self.windows, self.max_windows, self.settings.tolerance))
             for spec in part:
                 windows = batch.windows[spec.to_str()]
-                self.results[spec] = BenchResult.from_windows(windows, batch.runs[spec.to_str()])
+                self.results[spec] = BenchResult.from_windows(windows, quiet_median(windows, self.windows),
+                                                              batch.runs[spec.to_str()])
         return [self.results[s] for s in specs]
 
     def measure(self, spec: ArchSpec) -> BenchResult:

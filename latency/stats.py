@@ -34,9 +34,10 @@ class BenchResult:
         )
 
     @classmethod
-    def from_windows(cls, windows_ms: list[float], runs: int) -> BenchResult:
-        """Summary over window medians: the median of windows, their spread as p10/p90, `runs` invokes in all."""
-        return replace(cls.from_times_ms(windows_ms), runs=int(runs))
+    def from_windows(cls, windows_ms: list[float], median_ms: float, runs: int) -> BenchResult:
+        """Summary over window medians: `median_ms` (see latency.windows.quiet_median), the windows'
+        spread as p10/p90, `runs` invokes in all."""
+        return replace(cls.from_times_ms(windows_ms), median_ms=float(median_ms), runs=int(runs))
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)

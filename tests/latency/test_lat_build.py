@@ -3,6 +3,7 @@ resumable after an interruption; the window protocol itself; one real end-to-end
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from latency_helpers import FAST, TINY_ARCH, FakeMeasurer, FakeTimer
@@ -12,7 +13,7 @@ from latency.measure import PieceMeasurer
 from latency.pieces import arch_pieces
 from latency.stats import BenchResult
 from latency.table import LatencyTable
-from latency.windows import WindowPolicy, agree, round_robin
+from latency.windows import WindowPolicy, agree, quiet_median, round_robin
 
 
 def test_interrupted_build_keeps_finished_chunks_and_resumes(tmp_path, device, random_archs) -> None:
@@ -58,6 +59,7 @@ def test_round_robin_interleaves_and_retimes_disagreeing_keys() -> None:
 
 def test_agreement_and_the_window_cap() -> None:
     assert agree([1.0, 1.05, 1.08], 3, 0.10) and not agree([1.0, 1.2, 1.5], 3, 0.10)
+    assert not agree([1.5, 1.5, 1.5, 1.0], 3, 0.10)  # three slow windows agree, the fastest three do not
     assert not agree([1.0, 1.0], 3, 0.10)
     log: list[str] = []
     batch = round_robin({"x": Scripted("x", [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0], log)},
@@ -73,3 +75,14 @@ def test_real_build_of_tiny_arch_with_template_conversions(tmp_path, device) -> 
     saved = LatencyTable.load(tmp_path / "t.json")
     assert all(len(e.windows_ms) >= 3 and e.floor_ms > 0 and e.runs >= 15 for e in saved.entries.values())
     assert 0 < saved.metadata["floor_ms"] < max(e.median_ms for e in saved.entries.values())
+
+
+def test_the_fast_mode_decides_so_keys_in_different_slow_modes_keep_their_order() -> None:
+    log: list[str] = []
+    # the wider key is truly slower (13 us vs 12.6 us) but caught the machine's 1.5x slow mode more often
+    timers = {"wide": Scripted("wide", [18.8, 13.1, 18.9, 13.7, 13.3], log),
+              "narrow": Scripted("narrow", [12.6, 19.7, 19.3, 18.8, 12.8, 12.7], log)}
+    batch = round_robin(timers, WindowPolicy(3, 7, 0.10))
+    assert batch.windows["wide"] == [18.8, 13.1, 18.9, 13.7, 13.3]  # stopped once its 3 fastest agreed
+    assert quiet_median(batch.windows["wide"], 3) == 13.3 and quiet_median(batch.windows["narrow"], 3) == 12.7
+    assert float(np.median(batch.windows["narrow"])) > float(np.median(batch.windows["wide"]))  # what a median did
