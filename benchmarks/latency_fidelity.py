@@ -106,7 +106,7 @@ def _fill(args: argparse.Namespace) -> float:
     val = sampled_archs(argparse.Namespace(space=args.space, seed=1, samples=args.samples))
     rng = np.random.default_rng(1 + 1)  # the neighbours `validate --seed 1` draws
     neighbours = [narrower_neighbour(s, rng) for _, s in val]
-    specs = [s for _, s in calib + val] + [n for n in neighbours if n is not None]
+    specs = [s for _, s in calib] + [s for (_, a), n in zip(val, neighbours) for s in (a, n) if s is not None]
     keys = [k for r in args.resolutions for s in specs for k in arch_keys(s, r, args.classes)]
     report = fill_table(table, keys, PieceMeasurer(settings, args.classes), workers=2, progress=True,
                         resolutions=args.resolutions)

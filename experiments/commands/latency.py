@@ -230,7 +230,9 @@ def validate_resolution(args: argparse.Namespace, phone: Phone | None, resolutio
     rng = np.random.default_rng(args.seed + 1)
     neighbours = [(a, narrower_neighbour(a, rng)) for _, a in archs]
     neighbours = [(a, b) for a, b in neighbours if b is not None]
-    every = [s for _, s in archs] + [b for _, b in neighbours]
+    pair_of = dict(neighbours)
+    # each neighbour right after its arch: their differing keys land in one round-robin chunk, timed side by side
+    every = list(dict.fromkeys(s for _, a in archs for s in (a, pair_of.get(a)) if s is not None))
     model.fill_archs(every, progress=True)
     live = live_for(phone, resolution, settings, table.num_classes)
     results = dict(zip(every, live.measure_many(every)))
