@@ -63,8 +63,9 @@ class TableLatency:
     def keys(self, spec: ArchSpec) -> list[str]:
         return arch_keys(spec, self.resolution, self.num_classes)
 
-    def fill(self, keys: Iterable[str], progress: bool = False) -> BuildReport:
-        """Measure every missing key of `keys` in one quiet batch (call it while nothing else of the run computes)."""
+    def fill(self, keys: Iterable[str], progress: bool = False, workers: int = 1) -> BuildReport:
+        """Measure every missing key of `keys` in one quiet batch (call it while nothing else of the run
+        computes); `workers` processes convert first, then this process times."""
         keys = list(keys)
         missing = self.table.missing(keys)
         if missing and self.measurer is None:
@@ -72,15 +73,16 @@ class TableLatency:
                 f"{len(missing)} key(s) are not in latency table {str(self.table.path)!r}, e.g. {missing[0]!r}; "
                 f"fill it with 'hwnas latency build --space SPACE --resolution {self.resolution} --classes "
                 f"{self.num_classes} --out {self.table.path}', or enable lazy filling (--lazy-fill)")
-        report = fill_table(self.table, missing, self.measurer, progress=progress, resolutions=[self.resolution]) \
+        report = fill_table(self.table, missing, self.measurer, workers=workers, progress=progress,
+                            resolutions=[self.resolution]) \
             if missing else BuildReport(0, len(keys), 0, 0.0, 0.0)
         if missing:
             self._refresh()
         return report
 
-    def fill_archs(self, specs: Iterable[ArchSpec], progress: bool = False) -> BuildReport:
+    def fill_archs(self, specs: Iterable[ArchSpec], progress: bool = False, workers: int = 1) -> BuildReport:
         """`fill` with every key of `specs` (a search's batch of children, NetAdapt's proposals)."""
-        return self.fill([k for spec in specs for k in self.keys(spec)], progress)
+        return self.fill([k for spec in specs for k in self.keys(spec)], progress, workers)
 
     def calibrate(self, specs: Sequence[ArchSpec], live: LiveLatency, refit: bool = False) -> Calibration:
         """The table's calibration at this resolution, fitted from whole-model live runs of `specs`
