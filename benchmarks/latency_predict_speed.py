@@ -4,6 +4,7 @@ Samples archs from the default search space, fills a table with synthetic entrie
 the space can produce (speed does not depend on the values), then times three paths:
 pre-encoded key ids (`predict_ids`, what a controller uses), key lists (`predict_keys`) and
 ArchSpecs (`predict_batch`, which derives keys from each spec). Acceptance: >= 100,000 archs/s.
+Takes about a minute (sampling the archs dominates).
 Run: .venv/bin/python benchmarks/latency_predict_speed.py [--space mnv3-small] [--archs 100000]
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 from experiments.config.spaces import resolve_space
 from latency.keys import arch_keys, piece_key
 from latency.measure import BenchSettings
-from latency.pieces import Piece
+from latency.pieces import variant_piece
 from latency.predict import TableLatency
 from latency.stats import BenchResult
 from latency.table import LatencyTable
@@ -41,13 +42,14 @@ def main() -> None:
         table = LatencyTable.create(os.path.join(tmp, "t.json"), BenchSettings().fingerprint(), 1000, {})
         for size, cin, piece in space.layer_variants(args.resolution):
             ms = float(rng.uniform(0.01, 1.0))
-            table.put(piece_key(Piece(size, cin, piece)), BenchResult(ms, ms, ms, ms, 0.0, 50), args.resolution)
+            table.put(piece_key(variant_piece(size, cin, piece, 1000)), BenchResult(ms, ms, ms, ms, 0.0, 50),
+                      args.resolution)
         table.calibration[str(args.resolution)] = {"scale": 1.1, "offset_ms": 0.05, "samples": 2,
                                                   "rmspe_before": 0.0, "rmspe_after": 0.0}
         model = TableLatency(table, args.resolution)
         specs = [space.decode(space.sample(rng)) for _ in range(args.archs)]
         t0 = time.perf_counter()
-        key_lists = [arch_keys(s, args.resolution) for s in specs]
+        key_lists = [arch_keys(s, args.resolution, 1000) for s in specs]
         keys_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         ids = model.encode(key_lists)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from experiments.config import load_config
+from experiments.config.schema import load_config
 from experiments.data import BatchLoader, DataBundle, load_data
 from experiments.spaces import resolve_space
 from latency.predict import LatencyModel, MaddsLatency, TableLatency

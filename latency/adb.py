@@ -18,9 +18,10 @@ What a real phone needs:
 `benchmark_model` prints, after the warm-up pass, a line such as
 ``count=50 first=5211 curr=5120 min=5087 max=5390 avg=5153.2 std=61 p5=5092 median=5140 p95=5302``
 (microseconds; older builds omit the percentiles and may prefix ``Timings (microseconds):``) and a
-summary ``Inference timings in us: Init: ..., Inference (avg): 5153.2``. The result's median is the
-reported median (avg when absent); p10/p90 carry the tool's p5/p95 (min/max when absent), so the
-spread is, if anything, wider than the interpreter backend's; stdev is the tool's std.
+summary ``Inference timings in us: Init: ..., Inference (avg): 5153.2``. When every run took the
+same time it prints ``count=N curr=X(all same)`` instead (X is then every statistic). The result's
+median is the reported median (avg when absent); p10/p90 carry the tool's p5/p95 (min/max when
+absent), so the spread is, if anything, wider than the interpreter backend's; stdev is the tool's std.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ PROPS = ("ro.product.manufacturer", "ro.product.model", "ro.soc.model", "ro.boar
          "ro.product.cpu.abi", "ro.build.version.release", "ro.build.fingerprint")
 MISSING = "HWNAS_NO_BINARY"
 _COUNT_LINE = re.compile(r"count=(?P<count>\d+)\b(?P<rest>.*\bavg=.*)")
+_ALL_SAME = re.compile(r"count=(?P<count>\d+)\s+curr=(?P<curr>[-+0-9.eE]+)\s*\(all same\)")
 _FIELD = re.compile(r"(\w+)=([-+0-9.eE]+)")
 
 
@@ -50,24 +52,28 @@ def core_mask(cores: Sequence[int]) -> str:
     return format(sum(1 << c for c in set(cores)), "x")
 
 
-def present_cores(text: str) -> list[int]:
-    """The core numbers of a sysfs cpu list such as '0-7' or '0-3,6'."""
+def online_cores(text: str) -> list[int]:
+    """The core numbers of a sysfs cpu list such as '0-7' or '0-3,6' (/sys/devices/system/cpu/online)."""
     cores: set[int] = set()
     try:
         for part in text.strip().split(","):
             lo, _, hi = part.partition("-")
             cores.update(range(int(lo), int(hi or lo) + 1))
     except ValueError as err:
-        raise LatencyError(f"cannot read the phone's core list {text!r} (/sys/devices/system/cpu/present)") from err
+        raise LatencyError(f"cannot read the phone's core list {text!r} (/sys/devices/system/cpu/online)") from err
     return sorted(cores)
 
 
 def parse_benchmark_output(text: str) -> BenchResult:
-    """The timed pass of a benchmark_model log (the last 'count=... avg=...' line)."""
-    matches = [m for m in (_COUNT_LINE.search(line) for line in text.splitlines()) if m]
+    """The timed pass of a benchmark_model log: its last 'count=... avg=...' or 'count=N curr=X(all same)' line."""
+    matches = [m for m in (_COUNT_LINE.search(line) or _ALL_SAME.search(line) for line in text.splitlines()) if m]
+    if matches and "curr" in matches[-1].groupdict():
+        same = float(matches[-1].group("curr")) * 1e-3
+        return BenchResult(same, same, same, same, 0.0, int(matches[-1].group("count")))
     if not matches:
         tail = "\n".join(text.strip().splitlines()[-5:])
-        raise LatencyError(f"benchmark_model printed no timing line ('count=... avg=...'); its output ended:\n{tail}")
+        raise LatencyError(f"benchmark_model printed no timing line ('count=... avg=...' or 'count=N curr=X(all "
+                           f"same)'); its output ended:\n{tail}")
     fields = {k: float(v) for k, v in _FIELD.findall(matches[-1].group(0))}
     for need in ("avg", "min", "max"):
         if need not in fields:
@@ -131,9 +137,11 @@ class AdbDevice:
     def fingerprint(self) -> dict:
         props = {p: self.shell(f"getprop {p}").strip() for p in PROPS}
         cores = self.shell("cat /sys/devices/system/cpu/present").strip()
+        online = self.shell("cat /sys/devices/system/cpu/online").strip()
         return {"cpu": props["ro.soc.model"] or props["ro.board.platform"],
                 "device": f"{props['ro.product.manufacturer']} {props['ro.product.model']}".strip(),
-                "cores": cores, "abi": props["ro.product.cpu.abi"], "android": props["ro.build.version.release"],
+                "cores": cores, "online": online, "abi": props["ro.product.cpu.abi"],
+                "android": props["ro.build.version.release"],
                 "build": props["ro.build.fingerprint"]}
 
     def benchmark(self, model: str | Path, cores: Sequence[int] = (0,), threads: int = 1, xnnpack: bool = True,

@@ -1,12 +1,14 @@
-"""`build_table`: measure every missing key of a set of pieces into a table, resumably.
+"""Filling a table: `fill_table` measures every missing key of a batch at once, quietly and
+resumably; `build_table` fills the keys of (resolution, piece) pairs (a space's layer variants).
 
 Two phases, so that no timing shares the machine with our own conversions:
-1. conversions (one template per block structure, one conversion per stem/head) run in a pool
-   of `workers` processes; they are CPU-heavy and their order does not matter;
-2. every missing key is then rewritten from its template (milliseconds) and timed serially in
-   this process, optionally pinned to one core, while no worker runs.
-The table is saved atomically every `save_every` entries, so an interrupted build keeps its
-finished entries and a rerun measures only what is missing.
+1. conversions (one template per block structure, one conversion per stem / head / int8 piece)
+   run in a pool of `workers` processes; they are CPU-heavy and their order does not matter;
+2. the missing keys are then timed in this process, optionally pinned to one core, while no
+   worker runs, in chunks of `chunk` keys: each chunk round robin in windows with the invoke floor
+   and the drift canary (`latency.windows`), saved (merged, `latency.table`) after each chunk.
+The caller keeps the rest of the run quiet meanwhile (a search prices children between trials,
+NetAdapt prices an iteration's proposals before its fine-tunes start).
 """
 
 from __future__ import annotations
@@ -14,16 +16,22 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import time
+import uuid
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from latency.keys import piece_key
+from latency.entry import Entry
+from latency.errors import LatencyError
+from latency.keys import parse_key, piece_key
 from latency.measure import PieceMeasurer, convert_job
 from latency.pieces import Piece
-from latency.table import LatencyTable
+from latency.table import LatencyTable, now_iso
+from latency.windows import round_robin
+
+CANARY_KEY = "b|14|48|ir_k5_m144_c48_s1_se_hs_res"  # a V3-Small block at 224 px: a fixed reference
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,8 @@ class BuildReport:
     conversions: int
     convert_s: float
     bench_s: float
+    windows: int = 0
+    canary_drift: float = 0.0
 
     @property
     def seconds_per_entry(self) -> float:
@@ -53,45 +63,80 @@ def pinned(core: int | None):
         os.sched_setaffinity(0, before)
 
 
-def build_table(table: LatencyTable, pieces: Iterable[tuple[int, Piece]], measurer: PieceMeasurer,
-                workers: int = 2, save_every: int = 20, pin_core: int | None = None,
-                progress: bool = True) -> BuildReport:
-    """Measure the (resolution, piece) pairs whose keys `table` lacks; returns counts and times."""
-    todo: dict[str, tuple[int, Piece]] = {}
-    skipped = 0
-    for resolution, piece in pieces:
-        key = piece_key(piece)
-        if key in table:
-            skipped += 1
-        else:
-            todo.setdefault(key, (resolution, piece))
-    jobs = measurer.pending_jobs([p for _, p in todo.values()])
+def fill_table(table: LatencyTable, keys: Iterable[str], measurer: PieceMeasurer, workers: int = 1,
+               chunk: int = 48, pin_core: int | None = None, progress: bool = False,
+               resolutions: Iterable[int] = ()) -> BuildReport:
+    """Measure every key of `keys` that `table` lacks, all at once (see the module docstring)."""
+    keys = list(dict.fromkeys(keys))
+    missing = table.missing(keys)
+    pieces = {k: parse_key(k) for k in missing}
+    for key, piece in pieces.items():
+        if piece.kind == "h" and piece.classes != table.num_classes:
+            raise LatencyError(f"key {key!r} has {piece.classes} classes, table {str(table.path)!r} holds "
+                               f"{table.num_classes}-class heads; use a table built with --classes {piece.classes}")
+    jobs = measurer.pending_jobs([*pieces.values(), parse_key(CANARY_KEY)]) if pieces else []
     start = time.perf_counter()
     if jobs:
         _convert_all(jobs, measurer, workers, progress)
     convert_s = time.perf_counter() - start
     start = time.perf_counter()
-    done = 0
-    with pinned(pin_core):
-        for key, (resolution, piece) in tqdm(todo.items(), desc="timing", unit="key", disable=not progress):
-            table.put(key, measurer.measure(piece), resolution)
-            done += 1
-            if done % save_every == 0:
-                table.save()
     table.metadata["bench"] = measurer.settings.to_dict()
+    windows, drift = _time_chunks(table, pieces, measurer, chunk, pin_core, progress) if pieces else (0, 0.0)
+    for r in resolutions:  # recorded once all their keys are in
+        table.add_resolution(r)
     table.save()
-    return BuildReport(done, skipped, len(jobs), convert_s, time.perf_counter() - start)
+    return BuildReport(len(missing), len(keys) - len(missing), len(jobs), convert_s, time.perf_counter() - start,
+                       windows, drift)
+
+
+def _time_chunks(table: LatencyTable, pieces: dict[str, Piece], measurer: PieceMeasurer, chunk: int,
+                 pin_core: int | None, progress: bool) -> tuple[int, float]:
+    """Time `pieces` chunk by chunk, round robin with the floor and the canary, saving after each
+    chunk; returns the number of windows and the largest canary drift of a chunk."""
+    missing = list(pieces)
+    windows, drift = 0, 0.0
+    with pinned(pin_core):
+        floor, canary = measurer.floor_timer(), measurer.timer(measurer.tflite(parse_key(CANARY_KEY)))
+        bar = tqdm(total=len(missing), desc="timing", unit="key", disable=not progress)
+        for i in range(0, len(missing), chunk):
+            part = missing[i:i + chunk]
+            timers = {k: measurer.timer(measurer.tflite(pieces[k])) for k in part}
+            batch = round_robin(timers, measurer.settings.policy, floor=floor, canary=canary)
+            for key in part:
+                table.put(key, Entry.from_windows(batch.windows[key], batch.floor, batch.runs[key],
+                                                  measurer.settings.windows))
+                windows += len(batch.windows[key])
+            drift = max(drift, batch.canary_drift)
+            table.metadata["floor_ms"] = batch.floor
+            table.metadata["batches"].append(
+                {"id": uuid.uuid4().hex[:12], "time": now_iso(), "load": os.getloadavg()[0], "keys": len(part),
+                 "rounds": batch.rounds, "seconds": batch.seconds, "floor_ms": batch.floor_ms,
+                 "canary_key": CANARY_KEY, "canary_ms": batch.canary_ms})
+            table.save()
+            bar.update(len(part))
+        bar.close()
+    return windows, drift
+
+
+def build_table(table: LatencyTable, pieces: Iterable[tuple[int, Piece]], measurer: PieceMeasurer,
+                workers: int = 2, chunk: int = 48, pin_core: int | None = None,
+                progress: bool = True) -> BuildReport:
+    """Measure the (resolution, piece) pairs whose keys `table` lacks; returns counts and times."""
+    pairs = list(pieces)
+    return fill_table(table, [piece_key(p) for _, p in pairs], measurer, workers, chunk, pin_core, progress,
+                      resolutions=sorted({r for r, _ in pairs}))
 
 
 def _convert_all(jobs: list, measurer: PieceMeasurer, workers: int, progress: bool) -> None:
     bar = tqdm(total=len(jobs), desc="converting", unit="graph", disable=not progress)
+    dtype = measurer.settings.dtype
     if workers <= 1:
         for job in jobs:
-            measurer.add_conversion(job, convert_job(job, measurer.num_classes))
+            measurer.add_conversion(job, convert_job(job, dtype))
             bar.update()
     else:
         with mp.get_context("spawn").Pool(workers) as pool:
-            results = [(job, pool.apply_async(convert_job, (job, measurer.num_classes))) for job in jobs]
+            results = [(job, pool.apply_async(convert_job, (job, dtype))) for job in jobs]
             for job, result in results:
                 measurer.add_conversion(job, result.get())
                 bar.update()

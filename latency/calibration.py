@@ -1,18 +1,22 @@
-"""Calibration: what is left between summed pieces and whole models once pieces are timed in
-context (`latency.litert_bench`; a warm loop kept each piece's weights in L2 and under-predicted by
-10-27% at 32x32; per-invoke overhead, ~0.5 us, is negligible). A per-resolution linear correction,
-``measured ~= scale * summed + offset_ms``, is fitted by least squares on whole-model live runs of
-random archs (`hwnas latency calibrate`; the references and the validation sample are other archs)
-and stored in the table under ``calibration[str(resolution)]``.
+"""Calibration: what is left between summed pieces and whole models. A per-resolution linear
+correction, ``measured ~= scale * summed + offset_ms``, is fitted by least squares on whole-model
+live runs of archs (`calibrate_from_runs`: a run's own archs, or `hwnas latency calibrate`'s random
+sample) and stored in the table under ``calibration[str(resolution)]`` with the archs it was fitted
+on and their live medians, so that fidelity is never evaluated on them (`calibration_archs`) and
+a baseline predictor can be fitted on the same runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from latency.errors import LatencyError
+from models.spec import ArchSpec
+
+FIELDS = ("scale", "offset_ms", "samples", "rmspe_before", "rmspe_after")
 
 
 @dataclass(frozen=True)
@@ -22,17 +26,20 @@ class Calibration:
     samples: int
     rmspe_before: float
     rmspe_after: float
+    archs: tuple[str, ...] = ()
+    measured_ms: tuple[float, ...] = ()
 
     def apply(self, summed_ms):
         return self.scale * summed_ms + self.offset_ms
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "archs": list(self.archs), "measured_ms": list(self.measured_ms)}
 
     @classmethod
     def from_dict(cls, data: dict) -> Calibration:
         try:
-            return cls(**{k: data[k] for k in ("scale", "offset_ms", "samples", "rmspe_before", "rmspe_after")})
+            return cls(**{k: data[k] for k in FIELDS}, archs=tuple(data.get("archs", ())),
+                       measured_ms=tuple(data.get("measured_ms", ())))
         except (KeyError, TypeError) as err:
             raise LatencyError(f"calibration entry {data!r} is malformed ({err}); refit it with "
                                f"'hwnas latency calibrate'") from err
@@ -44,14 +51,38 @@ def rmspe(predicted, measured) -> float:
     return float(np.sqrt(np.mean(((p - m) / m) ** 2)) * 100)
 
 
-def fit_calibration(summed_ms, measured_ms) -> Calibration:
+def fit_calibration(summed_ms, measured_ms, archs: Sequence[str] = ()) -> Calibration:
     """Least squares on relative error (rows weighted by 1/measured), so small and large models
-    count alike."""
+    count alike. With fewer than 3 archs, or archs too alike for a slope, only the scale is fitted."""
     s, m = np.asarray(summed_ms, float), np.asarray(measured_ms, float)
-    if s.size < 2:
-        raise LatencyError(f"calibration needs at least 2 whole-model measurements, got {s.size}")
-    design = np.stack([s / m, 1.0 / m], axis=1)
-    (scale, offset), *_ = np.linalg.lstsq(design, np.ones_like(m), rcond=None)
+    if s.size < 1:
+        raise LatencyError("calibration needs at least 1 whole-model measurement, got none")
+    if s.size >= 3 and np.ptp(s) > 0.05 * s.mean():
+        design = np.stack([s / m, 1.0 / m], axis=1)
+        (scale, offset), *_ = np.linalg.lstsq(design, np.ones_like(m), rcond=None)
+    else:
+        scale, offset = float(np.sum(s / m) / np.sum((s / m) ** 2)), 0.0
     fitted = Calibration(float(scale), float(offset), int(s.size), rmspe(s, m), 0.0)
     return Calibration(fitted.scale, fitted.offset_ms, fitted.samples, fitted.rmspe_before,
-                       rmspe(fitted.apply(s), m))
+                       rmspe(fitted.apply(s), m), tuple(archs), tuple(float(v) for v in m))
+
+
+def calibrate_from_runs(table, resolution: int, specs: Sequence[ArchSpec], summed: Callable[[ArchSpec], float],
+                        live: Callable[[Sequence[ArchSpec]], Sequence[float]], save: bool = True) -> Calibration:
+    """Fit the table's calibration at `resolution` from whole-model live runs of `specs` (a run's own
+    archs: its seed, references or best children), store it with the archs' strings and save.
+    `summed`: the uncalibrated table prediction (`TableLatency.summed_ms`); `live`: medians of the
+    whole models, timed together (`LiveLatency.measure_many`)."""
+    specs = list(dict.fromkeys(specs))
+    predicted = [summed(s) for s in specs]  # fills missing keys before the live runs
+    measured = list(live(specs))
+    calib = fit_calibration(predicted, measured, [s.to_str() for s in specs])
+    table.calibration[str(resolution)] = calib.to_dict()
+    if save:
+        table.save()
+    return calib
+
+
+def calibration_archs(table, resolution: int) -> set[str]:
+    """The arch strings the table's calibration at `resolution` was fitted on (fidelity must skip them)."""
+    return set(table.calibration.get(str(resolution), {}).get("archs", []))

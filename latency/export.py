@@ -14,7 +14,6 @@ import torch
 from torch import nn
 
 from latency.errors import LatencyError
-from latency.pieces import Piece
 from models import atomic
 from models.builder import build_model
 from models.spec import IN_CHANNELS, ArchSpec
@@ -63,10 +62,6 @@ def export_tflite(module: nn.Module, shape_nchw: tuple[int, ...], path: str | Pa
 
 def export_arch_tflite(spec: ArchSpec, resolution: int, path: str | Path, num_classes: int = 1000) -> Path:
     return export_tflite(arch_module(spec, num_classes), arch_input_shape(resolution), path)
-
-
-def export_piece_tflite(piece: Piece, path: str | Path, num_classes: int = 1000) -> Path:
-    return export_tflite(piece.module(num_classes), piece.input_shape(), path)
 
 
 def export_onnx(module: nn.Module, shape_nchw: tuple[int, ...], path: str | Path) -> Path:

@@ -7,14 +7,15 @@ data of each input's dtype, so quantized models this project did not produce wor
 
 `flush_mb > 0` selects the *in-context* protocol used for lookup-table pieces. A piece timed alone
 in a loop keeps its weights in the core's L2 cache, whereas inside a whole model the other pieces'
-weights evict them, so isolated pieces summed to 10-27% less than the whole model at 32x32. Before
-each timed invoke the protocol (untimed) reads a buffer of `flush_mb` MiB, which evicts the L2,
-invokes a twin interpreter of the same model, which brings the runtime's and the kernels' code and
-state back (not the piece's own weights: each interpreter packs its own copy), and re-sets the
-inputs, which leaves the input hot as the previous piece's output would be. Measured at 32x32 on
-8 models: summed pieces within -1%..+5% of the whole model with a 3 MiB flush (1.5x the 2 MiB L2),
-against -7%..-27% without. A flush much larger than the L2 (16 MiB) also evicts what a whole model
-keeps warm and over-predicts by up to 8%; `default_flush_mb` picks 1.5x this machine's L2.
+weights evict them. Before each timed invoke the protocol (untimed) reads a buffer of `flush_mb`
+MiB, which evicts the L2, and re-sets the inputs, which leaves the input hot as the previous
+piece's output would be. (An earlier protocol also ran a twin interpreter of the piece before
+each invoke; the twin holds its own copy of the weights, so it evicted the timed copy and doubled
+memory-bound pieces such as a 1000-class head: it is gone.) Every invoke through the Python
+interpreter also pays a fixed floor (here ~1.3 us in a warm loop, ~2.4 us after the flush has
+evicted the runtime's own state) that a whole model pays once; `latency.windows` times a trivial model under
+the same protocol and subtracts that floor from each piece. `LiteRTTimer` keeps one interpreter
+so that a piece can be timed in several windows, interleaved with other pieces.
 """
 
 from __future__ import annotations
@@ -83,22 +84,33 @@ def benchmark_tflite(model: str | Path | bytes, threads: int = 1, xnnpack: bool 
                      min_runs: int = 50, min_time_s: float = 1.0, flush_mb: float = 0.0) -> BenchResult:
     """Median, mean, p10, p90 and stdev of `invoke()` wall time in ms; `flush_mb > 0` times each
     invoke in context (see the module docstring)."""
-    if flush_mb < 0:
-        raise LatencyError(f"flush_mb must be 0 (warm loop) or a positive size in MiB, got {flush_mb}")
-    interp = make_interpreter(model, threads=threads, xnnpack=xnnpack)
-    before = _in_context(model, interp, threads, xnnpack, flush_mb) if flush_mb > 0 else None
-    return time_calls(interp.invoke, warmup_s=warmup_s, min_runs=min_runs, min_time_s=min_time_s, before=before)
+    return LiteRTTimer(model, threads, xnnpack, flush_mb, warmup_s, min_runs, min_time_s).window()
 
 
-def _in_context(model: str | Path | bytes, interp, threads: int, xnnpack: bool, flush_mb: float) -> Callable[[], None]:
-    """The untimed step before each in-context invoke: evict the L2, warm the code with a twin, re-set inputs."""
-    twin = make_interpreter(model, threads=threads, xnnpack=xnnpack)
+class LiteRTTimer:
+    """One interpreter of `model`, ready to be timed in windows (`window()`), each a warm-up of
+    `warmup_s` then at least `min_runs` invokes and `min_time_s` seconds, in context when `flush_mb > 0`."""
+
+    def __init__(self, model: str | Path | bytes, threads: int = 1, xnnpack: bool = True, flush_mb: float = 0.0,
+                 warmup_s: float = 0.5, min_runs: int = 50, min_time_s: float = 1.0) -> None:
+        if flush_mb < 0:
+            raise LatencyError(f"flush_mb must be 0 (warm loop) or a positive size in MiB, got {flush_mb}")
+        self.interp = make_interpreter(model, threads=threads, xnnpack=xnnpack)
+        self.before = _in_context(self.interp, flush_mb) if flush_mb > 0 else None
+        self.warmup_s, self.min_runs, self.min_time_s = warmup_s, min_runs, min_time_s
+
+    def window(self) -> BenchResult:
+        return time_calls(self.interp.invoke, warmup_s=self.warmup_s, min_runs=self.min_runs,
+                          min_time_s=self.min_time_s, before=self.before)
+
+
+def _in_context(interp, flush_mb: float) -> Callable[[], None]:
+    """The untimed step before each in-context invoke: evict the L2, re-set the inputs."""
     flush = np.ones(max(int(flush_mb * 2**20) // 4, 1), dtype=np.float32)
     inputs = [(d["index"], interp.get_tensor(d["index"]).copy()) for d in interp.get_input_details()]
 
     def before() -> None:
         flush.sum()
-        twin.invoke()
         for index, value in inputs:
             interp.set_tensor(index, value)
 

@@ -1,28 +1,32 @@
 """`LatencyModel` implementations: callables ArchSpec -> milliseconds.
 
-- `TableLatency`: sum of the table entries of the arch's keys, then the table's calibration for
-  the resolution; a missing key is measured and persisted (lazy fill) or is an error naming the
-  command that fills it. `predict_ids` prices a batch of pre-encoded archs with one numpy
-  gather-sum (the fast path for a controller), `predict_keys` a batch of key lists.
-- `LiveLatency`: export the whole arch and benchmark it with the LiteRT interpreter.
-- `MaddsLatency`: analytic multiply-adds times a constant; for tests and ablations only.
+- `TableLatency`: sum of the table entries of the arch's keys plus the invoke floor once (the
+  entries are net of it), then the table's calibration for the resolution. Missing keys are
+  measured together (`fill` / `fill_archs`, one quiet batch; lazily on first use when a measurer
+  is given) or are an error naming the command that fills them. `predict_ids` prices a batch of
+  pre-encoded archs with one numpy gather-sum (the fast path for a controller).
+- `LiveLatency`: export the whole arch and benchmark it with the LiteRT interpreter; several
+  archs are timed together in interleaved windows (`measure_many`).
+- `MaddsLatency`: analytic multiply-adds times a constant (a MACs-only predictor).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import numpy as np
 
-from latency.calibration import Calibration
+from latency.build import BuildReport, fill_table
+from latency.calibration import Calibration, calibrate_from_runs
 from latency.errors import LatencyError
 from latency.export import arch_input_shape, arch_module, tflite_bytes
-from latency.keys import arch_keys, parse_key
-from latency.litert_bench import benchmark_tflite
+from latency.keys import arch_keys
+from latency.litert_bench import LiteRTTimer
 from latency.measure import BenchSettings, PieceMeasurer
 from latency.stats import BenchResult
 from latency.table import LatencyTable
+from latency.windows import Timer, WindowPolicy, quiet_median, round_robin
 from models.counting import count_madds
 from models.spec import ArchSpec
 
@@ -32,12 +36,13 @@ class LatencyModel(Protocol):
 
 
 class TableLatency:
-    """Predicts from a `LatencyTable`. `measurer` enables lazy filling (None: missing is an error)."""
+    """Predicts from a `LatencyTable`. `measurer` enables filling (None: missing is an error)."""
 
     def __init__(self, table: LatencyTable, resolution: int, measurer: PieceMeasurer | None = None,
                  calibrated: bool = True) -> None:
         self.table = table
         self.resolution = resolution
+        self.num_classes = table.num_classes
         self.measurer = measurer
         self.calibration: Calibration | None = None
         if calibrated and str(resolution) in table.calibration:
@@ -46,29 +51,54 @@ class TableLatency:
         self._costs = np.zeros(1, dtype=np.float64)  # id 0 is padding, costs nothing
         self._refresh()
 
+    @property
+    def floor_ms(self) -> float:
+        return float(self.table.metadata.get("floor_ms", 0.0))
+
     def _refresh(self) -> None:
         keys = list(self.table.entries)
         self._ids = {k: i + 1 for i, k in enumerate(keys)}
         self._costs = np.array([0.0] + [self.table.entries[k].median_ms for k in keys])
 
-    def _ensure(self, keys: Sequence[str]) -> None:
+    def keys(self, spec: ArchSpec) -> list[str]:
+        return arch_keys(spec, self.resolution, self.num_classes)
+
+    def fill(self, keys: Iterable[str], progress: bool = False, workers: int = 1) -> BuildReport:
+        """Measure every missing key of `keys` in one quiet batch (call it while nothing else of the run
+        computes); `workers` processes convert first, then this process times."""
+        keys = list(keys)
         missing = self.table.missing(keys)
-        if not missing:
-            return
-        if self.measurer is None:
+        if missing and self.measurer is None:
             raise LatencyError(
                 f"{len(missing)} key(s) are not in latency table {str(self.table.path)!r}, e.g. {missing[0]!r}; "
-                f"fill it with 'hwnas latency build --space SPACE --resolution {self.resolution} "
-                f"--out {self.table.path}', or enable lazy filling (--lazy-fill)")
-        for key in missing:
-            self.table.put(key, self.measurer.measure(parse_key(key)), self.resolution)
-        self.table.save()
-        self._refresh()
+                f"fill it with 'hwnas latency build --space SPACE --resolution {self.resolution} --classes "
+                f"{self.num_classes} --out {self.table.path}', or enable lazy filling (--lazy-fill)")
+        report = fill_table(self.table, missing, self.measurer, workers=workers, progress=progress,
+                            resolutions=[self.resolution]) \
+            if missing else BuildReport(0, len(keys), 0, 0.0, 0.0)
+        if missing:
+            self._refresh()
+        return report
+
+    def fill_archs(self, specs: Iterable[ArchSpec], progress: bool = False, workers: int = 1) -> BuildReport:
+        """`fill` with every key of `specs` (a search's batch of children, NetAdapt's proposals)."""
+        return self.fill([k for spec in specs for k in self.keys(spec)], progress, workers)
+
+    def calibrate(self, specs: Sequence[ArchSpec], live: LiveLatency, refit: bool = False) -> Calibration:
+        """The table's calibration at this resolution, fitted from whole-model live runs of `specs`
+        (timed together) unless the table has one and not `refit`; stored with the archs and used
+        from now on. Fidelity must then skip `calibration.archs`."""
+        if self.calibration is None or refit:
+            fitted = calibrate_from_runs(self.table, self.resolution, specs, self.summed_ms,
+                                         lambda todo: [r.median_ms for r in live.measure_many(todo)])
+            self.calibration = fitted
+        return self.calibration
 
     def summed_ms(self, spec: ArchSpec) -> float:
-        keys = arch_keys(spec, self.resolution)
-        self._ensure(keys)
-        return float(sum(self.table.entries[k].median_ms for k in keys))
+        """The uncalibrated prediction: the pieces' entries plus the invoke floor once."""
+        keys = self.keys(spec)
+        self.fill(keys)
+        return float(sum(self.table.entries[k].median_ms for k in keys)) + self.floor_ms
 
     def __call__(self, spec: ArchSpec) -> float:
         summed = self.summed_ms(spec)
@@ -76,57 +106,74 @@ class TableLatency:
 
     def encode(self, key_lists: Sequence[Sequence[str]]) -> np.ndarray:
         """Key lists -> a padded int matrix of key ids for `predict_ids` (missing keys filled first)."""
-        self._ensure([k for keys in key_lists for k in keys])
+        self.fill([k for keys in key_lists for k in keys])
         width = max((len(keys) for keys in key_lists), default=0)
         ids = np.zeros((len(key_lists), width), dtype=np.int32)
         for row, keys in enumerate(key_lists):
             ids[row, :len(keys)] = [self._ids[k] for k in keys]
         return ids
 
-    def key_id(self, key: str) -> int:
-        self._ensure([key])
-        return self._ids[key]
-
     def predict_ids(self, ids: np.ndarray) -> np.ndarray:
         """Calibrated ms for each row of key ids (0 = padding): one gather and one sum."""
-        summed = self._costs[ids].sum(axis=1)
+        summed = self._costs[ids].sum(axis=1) + self.floor_ms
         return self.calibration.apply(summed) if self.calibration else summed
 
     def predict_keys(self, key_lists: Sequence[Sequence[str]]) -> np.ndarray:
         return self.predict_ids(self.encode(key_lists))
 
     def predict_batch(self, specs: Sequence[ArchSpec]) -> np.ndarray:
-        return self.predict_keys([arch_keys(s, self.resolution) for s in specs])
+        return self.predict_keys([self.keys(s) for s in specs])
 
 
 class LiveLatency:
-    """Exports the whole arch to .tflite and benchmarks it; results are cached per arch."""
+    """Exports whole archs to .tflite and benchmarks them (warm loop, as LiteRT's benchmark_model),
+    each the median of its `windows` fastest windows (more windows, up to 2 * windows + 1, while
+    those disagree), interleaved across the archs timed together (`chunk` at a time, each holding an
+    interpreter); cached per arch.
+    `dtype` int8 times the post-training-quantised model (`latency.quantize`)."""
 
     def __init__(self, resolution: int, settings: BenchSettings | None = None, num_classes: int = 1000,
-                 warmup_s: float = 0.5, min_time_s: float = 1.0) -> None:
+                 warmup_s: float = 0.5, min_time_s: float = 1.0, windows: int = 3) -> None:
         self.resolution = resolution
         self.settings = settings or BenchSettings()
         self.num_classes = num_classes
-        self.warmup_s, self.min_time_s = warmup_s, min_time_s
+        self.warmup_s, self.min_time_s, self.windows = warmup_s, min_time_s, windows
+        self.chunk, self.max_windows = 8, 2 * windows + 1
         self.results: dict[ArchSpec, BenchResult] = {}
 
-    def measure(self, spec: ArchSpec) -> BenchResult:
-        if spec not in self.results:
-            data = tflite_bytes(arch_module(spec, self.num_classes), arch_input_shape(self.resolution))
-            self.results[spec] = self.bench(data)
-        return self.results[spec]
+    def tflite(self, spec: ArchSpec) -> bytes:
+        if self.settings.dtype == "int8":
+            from latency.quantize import int8_arch_bytes
 
-    def bench(self, data: bytes) -> BenchResult:
+            return int8_arch_bytes(spec, self.resolution, self.num_classes)
+        return tflite_bytes(arch_module(spec, self.num_classes), arch_input_shape(self.resolution))
+
+    def timer(self, data: bytes) -> Timer:
         s = self.settings
-        return benchmark_tflite(data, threads=s.threads, xnnpack=s.xnnpack, warmup_s=self.warmup_s,
-                                min_runs=s.min_runs, min_time_s=self.min_time_s)
+        return LiteRTTimer(data, s.threads, s.xnnpack, 0.0, self.warmup_s, s.min_runs, self.min_time_s / self.windows)
+
+    def measure_many(self, specs: Sequence[ArchSpec]) -> list[BenchResult]:
+        """Every arch of `specs` (conversions first, then interleaved windows), cached."""
+        todo = [s for s in dict.fromkeys(specs) if s not in self.results]
+        for start in range(0, len(todo), self.chunk):
+            part = todo[start:start + self.chunk]
+            timers = {s.to_str(): self.timer(self.tflite(s)) for s in part}
+            batch = round_robin(timers, WindowPolicy(self.windows, self.max_windows, self.settings.tolerance))
+            for spec in part:
+                windows = batch.windows[spec.to_str()]
+                self.results[spec] = BenchResult.from_windows(windows, quiet_median(windows, self.windows),
+                                                              batch.runs[spec.to_str()])
+        return [self.results[s] for s in specs]
+
+    def measure(self, spec: ArchSpec) -> BenchResult:
+        return self.measure_many([spec])[0]
 
     def __call__(self, spec: ArchSpec) -> float:
         return self.measure(spec).median_ms
 
 
 class MaddsLatency:
-    """Analytic proxy: `ms_per_mmadd` milliseconds per million multiply-adds. Tests only."""
+    """Analytic proxy: `ms_per_mmadd` milliseconds per million multiply-adds."""
 
     def __init__(self, resolution: int, ms_per_mmadd: float = 0.025, num_classes: int = 1000) -> None:
         self.resolution, self.ms_per_mmadd, self.num_classes = resolution, ms_per_mmadd, num_classes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -32,6 +32,12 @@ class BenchResult:
             stdev_ms=float(statistics.stdev(values.tolist())) if values.size > 1 else 0.0,
             runs=int(values.size),
         )
+
+    @classmethod
+    def from_windows(cls, windows_ms: list[float], median_ms: float, runs: int) -> BenchResult:
+        """Summary over window medians: `median_ms` (see latency.windows.quiet_median), the windows'
+        spread as p10/p90, `runs` invokes in all."""
+        return replace(cls.from_times_ms(windows_ms), median_ms=float(median_ms), runs=int(runs))
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)

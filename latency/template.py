@@ -1,9 +1,13 @@
 """Fast block conversion: one litert-torch conversion per block *structure*, rewritten for widths.
 
 A block's TFLite graph depends only on its structure (kernel, stride, SE, activation, residual,
-whether it has an expansion conv); widths and spatial sizes only set tensor shapes and weight
-buffer sizes. So a structure is converted once, at "probe" sizes whose every dimension is a
-distinct value (input 46x46, in 19, mid 37, out 29 channels, ...), and any block of that structure
+whether it has an expansion conv, and for stride 2 the parity of the input size); widths and
+spatial sizes only set tensor shapes and weight buffer sizes. The parity matters because PyTorch
+pads k//2 on both sides: with stride 2 that equals TFLite's SAME padding on an odd input, so the
+converter emits a SAME convolution, but not on an even input (SAME would pad only after), where
+it emits an explicit PAD op and a VALID convolution. So a structure is converted once, at "probe"
+sizes whose every dimension is a distinct value (input 46x46, or 47x47 for an odd stride-2 input;
+in 19, mid 37, out 29 channels, ...), and any block of that structure
 is made by mapping each probe dimension to the real one in every tensor shape and refilling the
 resized weight buffers with random float32 data (latency does not depend on float weight values).
 Constant int tensors (pad amounts, reduction axes) hold no probe value and are kept. Blocks
@@ -21,14 +25,15 @@ from models.spec import BlockSpec, conv_out
 
 PROBE_IN, PROBE_CIN, PROBE_MID, PROBE_OUT = 46, 19, 37, 29
 
-Structure = tuple[int, int, bool, str, bool, bool]
+Structure = tuple[int, int, bool, str, bool, bool, bool]
 
 
 def block_structure(piece: Piece) -> Structure:
-    """(kernel, stride, se, act, residual, has_expand): what decides a block's op graph."""
+    """(kernel, stride, se, act, residual, has_expand, odd stride-2 input): what decides a block's op graph."""
     b = piece.spec
     assert isinstance(b, BlockSpec), "templates cover blocks only"
-    return (b.kernel, b.stride, b.se, b.act, b.residual, b.expands_from(piece.in_channels))
+    odd = b.stride == 2 and piece.in_size % 2 == 1
+    return (b.kernel, b.stride, b.se, b.act, b.residual, b.expands_from(piece.in_channels), odd)
 
 
 def templatable(piece: Piece) -> bool:
@@ -39,10 +44,10 @@ def templatable(piece: Piece) -> bool:
 
 
 def probe_piece(structure: Structure) -> Piece:
-    kernel, stride, se, act, residual, expand = structure
+    kernel, stride, se, act, residual, expand, odd = structure
     out = PROBE_CIN if residual else PROBE_OUT
     mid = PROBE_MID if expand else PROBE_CIN
-    return Piece(PROBE_IN, PROBE_CIN, BlockSpec(kernel, mid, out, stride, se, act, residual))
+    return Piece(PROBE_IN + odd, PROBE_CIN, BlockSpec(kernel, mid, out, stride, se, act, residual))
 
 
 def _dims(piece: Piece) -> list[int]:

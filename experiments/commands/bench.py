@@ -11,6 +11,7 @@ from experiments.commands.adb_args import add_adb_args, phone_from_args
 from latency.errors import LatencyError
 from latency.export import arch_input_shape, arch_module, export_onnx, tflite_bytes
 from latency.litert_bench import benchmark_tflite
+from latency.measure import DTYPES
 from latency.litert_bench import runtime_version as litert_version
 from latency.onnx_bench import benchmark_onnx
 from latency.onnx_bench import runtime_version as onnx_version
@@ -23,6 +24,7 @@ EXAMPLES = """examples:
   hwnas bench model.onnx
   hwnas bench stem_c16_hs-ir_k3_m16_c16_s2_se_re-head_c576_h1024_hs --backend onnx
   hwnas bench mobilenetv3-small --backend adb --benchmark-binary ./benchmark_model --cores 7 --json
+  hwnas bench mobilenetv3-large --dtype int8 --no-xnnpack   (post-training quantised, as export.int8 makes it)
 """
 
 
@@ -40,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--backend", choices=("litert", "onnx", "adb"), default=None,
                         help="runtime (default: by file suffix; litert for an architecture); adb: a phone")
     parser.add_argument("--no-xnnpack", action="store_true", help="LiteRT builtin kernels without XNNPACK")
+    parser.add_argument("--dtype", choices=DTYPES, default="float32", help="an architecture's dtype: float32, or "
+                        "int8 (post-training quantised on random inputs; default float32)")
     parser.add_argument("--warmup-s", type=float, default=0.5, help="warm-up seconds (default 0.5)")
     parser.add_argument("--min-runs", type=int, default=50, help="minimum timed runs (default 50)")
     parser.add_argument("--min-time-s", type=float, default=1.0, help="minimum timed seconds (default 1.0)")
@@ -56,13 +60,16 @@ def run_bench(args: argparse.Namespace) -> int:
     is_file = path.suffix in (".tflite", ".onnx") or path.is_file() and path.suffix not in (".yaml", ".yml")
     backend = args.backend or ("onnx" if path.suffix == ".onnx" else "litert")
     phone = phone_from_args(args)
+    if args.dtype == "int8" and (is_file or backend == "onnx"):
+        raise LatencyError("--dtype int8 quantises an architecture for LiteRT; a file keeps its own dtype and "
+                           "ONNX has no int8 export here: pass an architecture with the litert or adb backend")
     if phone is not None:
         if is_file and path.suffix == ".onnx":
             raise LatencyError(f"--backend adb times .tflite files with the phone's benchmark_model; {path} is "
                                f"ONNX: pass a .tflite, or an architecture to export one")
         spec = None if is_file else resolve_arch(args.model)
         source = str(path) if spec is None else spec.to_str()
-        model = path if spec is None else tflite_bytes(arch_module(spec, args.classes), arch_input_shape(args.resolution))
+        model = path if spec is None else _arch_tflite(spec, args)
         result = phone.time(model, threads=args.threads, xnnpack=not args.no_xnnpack, **timing)
     elif is_file:
         source = str(path)
@@ -73,19 +80,19 @@ def run_bench(args: argparse.Namespace) -> int:
     else:
         spec = resolve_arch(args.model)
         source = spec.to_str()
-        module, shape = arch_module(spec, args.classes), arch_input_shape(args.resolution)
         if backend == "onnx":
+            module, shape = arch_module(spec, args.classes), arch_input_shape(args.resolution)
             with tempfile.TemporaryDirectory() as tmp:
                 result = benchmark_onnx(export_onnx(module, shape, Path(tmp) / "model.onnx"), threads=args.threads,
                                         **timing)
         else:
-            result = benchmark_tflite(tflite_bytes(module, shape), threads=args.threads,
+            result = benchmark_tflite(_arch_tflite(spec, args), threads=args.threads,
                                       xnnpack=not args.no_xnnpack, **timing)
     runtime = phone.runtime if phone else onnx_version() if backend == "onnx" else litert_version()
-    record = {"model": source, "runtime": runtime, "threads": args.threads,
+    record = {"model": source, "runtime": runtime, "threads": args.threads, **({} if is_file else {"dtype": args.dtype}),
               "xnnpack": backend != "onnx" and not args.no_xnnpack, **result.to_dict()}
     if phone is not None:
-        record["fingerprint"] = phone.fingerprint(args.threads, record["xnnpack"])
+        record["fingerprint"] = phone.fingerprint(args.threads, record["xnnpack"], args.dtype)
         runtime = f"{runtime} on {phone.props['device']} ({phone.props['cpu']}), cores {phone.cores}"
     if args.json:
         print(json.dumps(record, indent=2))
@@ -94,3 +101,12 @@ def run_bench(args: argparse.Namespace) -> int:
               f"median {result.median_ms:.3f} ms (p10 {result.p10_ms:.3f}, p90 {result.p90_ms:.3f}, "
               f"mean {result.mean_ms:.3f}, stdev {result.stdev_ms:.3f}) over {result.runs} runs")
     return 0
+
+
+def _arch_tflite(spec, args: argparse.Namespace) -> bytes:
+    """The architecture as a .tflite of `--dtype` (int8: latency.quantize, the export path's recipe)."""
+    if args.dtype == "int8":
+        from latency.quantize import int8_arch_bytes
+
+        return int8_arch_bytes(spec, args.resolution, args.classes)
+    return tflite_bytes(arch_module(spec, args.classes), arch_input_shape(args.resolution))

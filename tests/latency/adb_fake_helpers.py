@@ -8,7 +8,8 @@ call and behaves like a phone with a small file system, checking the protocol as
   latency/adb.py passes (an unknown or missing flag fails, as benchmark_model refuses unknown
   flags), --graph must name a pushed TFLite file. It prints a benchmark_model log whose timings
   follow the pushed file's size (`fake_median_us`), or the canned log in $FAKE_BENCH_OUTPUT;
-- `shell getprop P`, `cat /sys/devices/system/cpu/present`, and the binary check of
+- `shell getprop P`, `cat /sys/devices/system/cpu/present|online` ($FAKE_ONLINE: the cores switched
+  on, default all; taskset refuses an offline core as the kernel does), and the binary check of
   `AdbDevice.runtime` (`[ -x B ]` then md5sum) answer like a Pixel; anything else fails.
 """
 
@@ -39,6 +40,9 @@ root = Path(os.environ["FAKE_PHONE"])
 serials = os.environ.get("FAKE_ADB_SERIALS", "PHONE1").split(",")
 cores = os.environ.get("FAKE_CORES", "0-7")
 present = set(range(int(cores.split("-")[0]), int(cores.split("-")[-1]) + 1))
+online_text = os.environ.get("FAKE_ONLINE") or cores
+online = {{int(c) for part in online_text.split(",") for c in
+          range(int(part.split("-")[0]), int(part.split("-")[-1]) + 1)}}
 
 
 def fail(message, code=1):
@@ -75,6 +79,8 @@ if command.startswith("getprop "):
     print(PROPS.get(command.split()[1], ""))
 elif command == "cat /sys/devices/system/cpu/present":
     print(cores)
+elif command == "cat /sys/devices/system/cpu/online":
+    print(online_text)
 elif check:
     binary = on_phone(check.group(1))
     if binary.is_file() and os.access(binary, os.X_OK) and check.group(1) == check.group(2):
@@ -90,7 +96,7 @@ elif command.startswith("taskset "):
     words = shlex.split(command)
     mask, binary, flags = int(words[1], 16), words[2], words[3:]
     pinned = {{c for c in range(mask.bit_length()) if mask >> c & 1}}
-    if not pinned or not pinned <= present:
+    if not pinned or not pinned <= online:
         fail(f"taskset: failed to set pid's affinity: Invalid argument (mask {{words[1]}})")
     if not os.access(on_phone(binary), os.X_OK):
         fail(f"/system/bin/sh: {{binary}}: inaccessible or not found", 127)
@@ -127,8 +133,9 @@ def fake_median_ms(size_bytes: int) -> float:
     return (100 + size_bytes / 100) * 1e-3
 
 
-def install_fake_adb(root: Path, monkeypatch, serials: str = "PHONE1", cores: str = "0-7") -> Path:
-    """Put the fake `adb` first on PATH; its phone's files live under `root/phone`. Returns `root`."""
+def install_fake_adb(root: Path, monkeypatch, serials: str = "PHONE1", cores: str = "0-7", online: str = "") -> Path:
+    """Put the fake `adb` first on PATH; its phone's files live under `root/phone`; `online` lists the
+    cores switched on (default all of `cores`). Returns `root`."""
     bindir = root / "bin"
     bindir.mkdir(parents=True, exist_ok=True)
     adb = bindir / "adb"
@@ -140,6 +147,7 @@ def install_fake_adb(root: Path, monkeypatch, serials: str = "PHONE1", cores: st
     monkeypatch.setenv("FAKE_PHONE", str(root / "phone"))
     monkeypatch.setenv("FAKE_ADB_SERIALS", serials)
     monkeypatch.setenv("FAKE_CORES", cores)
+    monkeypatch.setenv("FAKE_ONLINE", online)
     monkeypatch.delenv("FAKE_BENCH_OUTPUT", raising=False)
     return root
 

@@ -7,9 +7,9 @@ import hashlib
 import shlex
 
 import pytest
-from adb_fake_helpers import calls, install_fake_adb, preinstall_binary
 
-from latency.adb import AdbDevice, core_mask, parse_benchmark_output, present_cores
+from adb_fake_helpers import calls, install_fake_adb, preinstall_binary
+from latency.adb import AdbDevice, core_mask, online_cores, parse_benchmark_output
 from latency.errors import LatencyError
 
 BENCH_OUTPUT = """INFO: STARTING!
@@ -62,6 +62,7 @@ def test_several_phones_need_a_serial(fake_adb) -> None:
 def test_fingerprint_from_getprop(fake_adb) -> None:
     fp = AdbDevice(serial="PHONE2").fingerprint()
     assert fp["cpu"] == "MSM8996" and fp["device"] == "Google Pixel 1" and fp["cores"] == "0-3"
+    assert fp["online"] == "0-3"
     assert fp["abi"] == "arm64-v8a" and fp["android"] == "10"
     assert all(call[2] == "shell" for call in calls(fake_adb))
 
@@ -99,4 +100,27 @@ def test_old_format_without_percentiles() -> None:
     result = parse_benchmark_output(text)
     assert result.median_ms == pytest.approx(0.0955) and result.p10_ms == pytest.approx(0.080)
     assert core_mask([7]) == "80" and core_mask([4, 5]) == "30"
-    assert present_cores("0-3,6") == [0, 1, 2, 3, 6] and present_cores("0") == [0]
+    assert online_cores("0-3,6") == [0, 1, 2, 3, 6] and online_cores("0") == [0]
+
+
+def test_all_same_line_is_parsed() -> None:
+    text = ("INFO: count=1 curr=6012(all same)\n"
+            "INFO: Running benchmark for at least 50 iterations\n"
+            "INFO: count=50 curr=5120(all same)\n"
+            "INFO: Inference timings in us: Init: 3050, First inference: 6012, Inference (avg): 5120\n")
+    result = parse_benchmark_output(text)
+    assert result.median_ms == result.p10_ms == result.p90_ms == pytest.approx(5.120)
+    assert result.runs == 50 and result.stdev_ms == 0.0
+    mixed = "INFO: count=3 curr=900(all same)\nINFO: count=60 first=5 curr=4 min=3 max=9 avg=4.5 std=1\n"
+    assert parse_benchmark_output(mixed).runs == 60  # the last timing line is the timed pass
+
+
+def test_default_core_is_the_highest_online_one(tmp_path, monkeypatch) -> None:
+    from latency.adb_measure import Phone
+
+    root = install_fake_adb(tmp_path, monkeypatch, cores="0-7", online="0-5")  # cores 6 and 7 switched off
+    preinstall_binary(root)
+    phone = Phone.connect()
+    assert phone.cores == [5] and "online" not in phone.fingerprint(1, True)
+    with pytest.raises(LatencyError, match=r"cores \[7\] are not online.*online cores are 0-5"):
+        Phone.connect(cores=[7])

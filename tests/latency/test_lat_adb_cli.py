@@ -20,7 +20,7 @@ from latency_helpers import TINY_ARCH
 
 from experiments.cli import main
 from latency.adb_measure import Phone, phone_settings
-from latency.handmade import int8_conv_chain
+from handmade import int8_conv_chain
 from latency.keys import piece_key
 from latency.pieces import arch_pieces
 from latency.stats import BenchResult
@@ -34,7 +34,7 @@ choices: {kernel: [3], expand: [1], se: [false], depth: [0], width: [1.0]}
 stages:
   - {out: 8, depth: 1, stride: 2, act: re, kernel: 3, expand: 1, se: false}
 """
-TINY_SPACE_KEYS = {"s|32|3|stem_c8_hs", "b|16|8|ir_k3_m8_c8_s2_re", "h|8|8|head_c16_h32_hs"}
+TINY_SPACE_KEYS = {"s|32|3|stem_c8_hs", "b|16|8|ir_k3_m8_c8_s2_re", "h|8|8|head_c16_h32_hs|1000"}
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_bench_errors_exit_2(phone, capsys) -> None:
     assert "does not exist on this machine" in capsys.readouterr().err
     preinstall_binary(phone)
     assert main(["bench", str(model), "--backend", "adb", "--cores", "9"]) == 2
-    assert "cores [9] do not exist on Google Pixel 1 (its cores are 0-7)" in capsys.readouterr().err
+    assert "cores [9] are not online on Google Pixel 1 (its online cores are 0-7" in capsys.readouterr().err
     assert main(["bench", str(phone / "m.onnx"), "--backend", "adb"]) == 2
     assert "is ONNX" in capsys.readouterr().err
     assert main(["bench", str(model), "--cores", "4"]) == 2
@@ -104,7 +104,7 @@ def _reference_entries(path, fingerprint) -> None:
     """A phone table holding the references' keys at 32 px (the part an interrupted build left)."""
     table = LatencyTable.create(path, fingerprint, 1000, phone_settings().to_dict())
     for name in ("mobilenetv3-large", "mobilenetv3-small"):
-        for piece in arch_pieces(REFERENCES[name], 32):
+        for piece in arch_pieces(REFERENCES[name], 32, 1000):
             table.put(piece_key(piece), BenchResult(0.5, 0.5, 0.4, 0.6, 0.05, 50), 32)
     table.save()
 
@@ -116,21 +116,22 @@ def test_table_build_on_the_phone_resumes_and_refuses_another_setting(phone, tmp
     _reference_entries(out, fingerprint)
     before = len(LatencyTable.load(out))
     argv = ["latency", "build", "--space", str(space), "--resolution", "32", "--out", str(out), "--workers", "1",
-            "--backend", "adb"]
+            "--backend", "adb", "--classes", "1000"]
     assert main(argv) == 0
     assert "3 entries measured" in capsys.readouterr().out
     table = LatencyTable.load(out, device=fingerprint)
     assert set(table.entries) - {k for k in table.entries if table.entries[k].median_ms == 0.5} == TINY_SPACE_KEYS
     assert len(table) == before + 3 and table.metadata["fingerprint"] == fingerprint
     assert table.metadata["bench"]["flush_mb"] == 0.0
-    for key in TINY_SPACE_KEYS:  # the fake phone's timings: p5 = median - 3 us, p95 = median + 20 us
+    for key in TINY_SPACE_KEYS:  # the fake phone's median follows the file size: equal windows, 20 runs each
         entry = table.entries[key]
-        assert entry.p10_ms == pytest.approx(entry.median_ms - 0.003) and entry.runs == 50
-    commands = bench_calls(phone)
-    assert len(commands) == 3 and all(c.startswith("taskset 80 ") and "--min_secs=0.5" in c for c in commands)
+        assert len(set(entry.windows_ms)) == 1 and len(entry.windows_ms) == 3 and entry.runs == 60
+        assert entry.median_ms == pytest.approx(entry.windows_ms[0] - table.metadata["floor_ms"])
+    commands = bench_calls(phone)  # 3 rounds of: floor, canary, the 3 keys
+    assert len(commands) == 15 and all(c.startswith("taskset 80 ") and "--min_secs=0.15" in c for c in commands)
 
     assert main(argv) == 0  # resumed: nothing left to measure
-    assert "0 entries measured" in capsys.readouterr().out and len(bench_calls(phone)) == 3
+    assert "0 entries measured" in capsys.readouterr().out and len(bench_calls(phone)) == 15
 
     saved = out.read_bytes()
     assert main([*argv, "--cores", "4"]) == 2
@@ -140,4 +141,4 @@ def test_table_build_on_the_phone_resumes_and_refuses_another_setting(phone, tmp
     assert "on the phone pass --cores" in capsys.readouterr().err
     assert main([*argv, "--flush-mb", "3"]) == 2
     assert "warm loop" in capsys.readouterr().err
-    assert out.read_bytes() == saved and len(bench_calls(phone)) == 3
+    assert out.read_bytes() == saved and len(bench_calls(phone)) == 15

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from latency.errors import LatencyError
-from latency.handmade import int8_conv_chain
+from handmade import int8_conv_chain
 from latency.litert_bench import benchmark_tflite, time_calls
 from latency.onnx_bench import benchmark_onnx
 from latency.stats import BenchResult

@@ -1,36 +1,88 @@
-"""Building a table: every missing key measured once, saved as it goes, resumable after an
-interruption; and one real end-to-end build of a tiny arch's keys."""
+"""Building a table: every missing key measured once in round-robin windows, saved chunk by chunk,
+resumable after an interruption; the window protocol itself; one real end-to-end build."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from latency_helpers import FAST, TINY_ARCH, FakeMeasurer
 
+from latency_helpers import FAST, TINY_ARCH, FakeMeasurer, FakeTimer
 from latency.build import build_table
 from latency.keys import arch_keys
 from latency.measure import PieceMeasurer
 from latency.pieces import arch_pieces
+from latency.stats import BenchResult
 from latency.table import LatencyTable
+from latency.windows import WindowPolicy, agree, quiet_median, round_robin
 
 
-def test_interrupted_build_keeps_finished_entries_and_resumes(tmp_path, device, random_archs) -> None:
-    pieces = [(64, p) for a in random_archs[:5] for p in arch_pieces(a, 64)]
-    keys = {k for a in random_archs[:5] for k in arch_keys(a, 64)}
+def test_interrupted_build_keeps_finished_chunks_and_resumes(tmp_path, device, random_archs) -> None:
+    pieces = [(64, p) for a in random_archs[:5] for p in arch_pieces(a, 64, 1000)]
+    keys = {k for a in random_archs[:5] for k in arch_keys(a, 64, 1000)}
     path = tmp_path / "t.json"
     table = LatencyTable.create(path, device, 1000, FAST.to_dict())
     with pytest.raises(KeyboardInterrupt):
-        build_table(table, pieces, FakeMeasurer(fail_after=7), save_every=3, progress=False)
+        build_table(table, pieces, FakeMeasurer(fail_after=7), chunk=3, progress=False)
     kept = LatencyTable.load(path, device=device)
-    assert len(kept) == 6  # saved after entries 3 and 6
+    assert len(kept) == 6 and kept.metadata["resolutions"] == []  # two chunks saved; 64 px not complete
     measurer = FakeMeasurer()
-    report = build_table(kept, pieces, measurer, save_every=3, progress=False)
+    report = build_table(kept, pieces, measurer, chunk=3, progress=False)
     assert report.measured == len(keys) - 6 == len(measurer.calls)
-    assert set(LatencyTable.load(path).entries) == keys
+    saved = LatencyTable.load(path)
+    assert set(saved.entries) == keys and saved.metadata["resolutions"] == [64]
+
+
+class Scripted:
+    """A timer whose windows follow `values` (then repeat the last), logging each call in `log`."""
+
+    def __init__(self, name: str, values: list[float], log: list[str]) -> None:
+        self.name, self.values, self.log = name, values, log
+
+    def window(self) -> BenchResult:
+        self.log.append(self.name)
+        ms = self.values[min(sum(n == self.name for n in self.log) - 1, len(self.values) - 1)]
+        return BenchResult(ms, ms, ms, ms, 0.0, 10)
+
+
+def test_round_robin_interleaves_and_retimes_disagreeing_keys() -> None:
+    log: list[str] = []
+    timers = {"a": Scripted("a", [1.0, 1.0, 1.0], log), "b": Scripted("b", [1.0, 1.5, 1.0, 1.02, 2.0], log),
+              "c": Scripted("c", [2.0, 2.0, 2.1], log)}
+    batch = round_robin(timers, WindowPolicy(3, 7, 0.10), floor=FakeTimer(0.001), canary=FakeTimer(0.5))
+    first_rounds = [n for n in log if n in "abc"][:9]
+    assert sorted(first_rounds[:3]) == sorted(first_rounds[3:6]) == ["a", "b", "c"]  # each key once per round
+    assert first_rounds[:3] != first_rounds[3:6]  # the order rotates
+    assert len(batch.windows["a"]) == len(batch.windows["c"]) == 3
+    assert batch.windows["b"] == [1.0, 1.5, 1.0, 1.02]  # a 4th window, then 3 agree within 10%
+    assert batch.rounds == 4 and len(batch.floor_ms) == len(batch.canary_ms) == 4 and batch.runs["a"] == 30
+
+
+def test_agreement_and_the_window_cap() -> None:
+    assert agree([1.0, 1.05, 1.08], 3, 0.10) and not agree([1.0, 1.2, 1.5], 3, 0.10)
+    assert not agree([1.5, 1.5, 1.5, 1.0], 3, 0.10)  # three slow windows agree, the fastest three do not
+    assert not agree([1.0, 1.0], 3, 0.10)
+    log: list[str] = []
+    batch = round_robin({"x": Scripted("x", [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0], log)},
+                        WindowPolicy(3, 5, 0.10))
+    assert len(batch.windows["x"]) == 5  # never agrees: stops at max_windows
 
 
 def test_real_build_of_tiny_arch_with_template_conversions(tmp_path, device) -> None:
     table = LatencyTable.create(tmp_path / "t.json", device, 10, FAST.to_dict())
-    report = build_table(table, [(32, p) for p in arch_pieces(TINY_ARCH, 32)], PieceMeasurer(FAST, 10),
+    report = build_table(table, [(32, p) for p in arch_pieces(TINY_ARCH, 32, 10)], PieceMeasurer(FAST, 10),
                          workers=1, progress=False)
-    assert report.measured == 4 and report.conversions == 4  # 2 block templates + stem + head
-    assert all(e.median_ms > 0 and e.runs >= 5 for e in LatencyTable.load(tmp_path / "t.json").entries.values())
+    assert report.measured == 4 and report.conversions == 5  # 2 block templates + stem + head + the canary's
+    saved = LatencyTable.load(tmp_path / "t.json")
+    assert all(len(e.windows_ms) >= 3 and e.floor_ms > 0 and e.runs >= 15 for e in saved.entries.values())
+    assert 0 < saved.metadata["floor_ms"] < max(e.median_ms for e in saved.entries.values())
+
+
+def test_the_fast_mode_decides_so_keys_in_different_slow_modes_keep_their_order() -> None:
+    log: list[str] = []
+    # the wider key is truly slower (13 us vs 12.6 us) but caught the machine's 1.5x slow mode more often
+    timers = {"wide": Scripted("wide", [18.8, 13.1, 18.9, 13.7, 13.3], log),
+              "narrow": Scripted("narrow", [12.6, 19.7, 19.3, 18.8, 12.8, 12.7], log)}
+    batch = round_robin(timers, WindowPolicy(3, 7, 0.10))
+    assert batch.windows["wide"] == [18.8, 13.1, 18.9, 13.7, 13.3]  # stopped once its 3 fastest agreed
+    assert quiet_median(batch.windows["wide"], 3) == 13.3 and quiet_median(batch.windows["narrow"], 3) == 12.7
+    assert float(np.median(batch.windows["narrow"])) > float(np.median(batch.windows["wide"]))  # what a median did

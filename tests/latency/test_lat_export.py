@@ -38,7 +38,7 @@ def test_whole_arch_tflite_is_nhwc_without_transposes_and_matches_torch() -> Non
 
 
 def test_block_piece_tflite_has_nhwc_output_and_matches_torch() -> None:
-    piece = arch_pieces(TINY_ARCH, 32)[1]  # the SE block, as the model builds it
+    piece = arch_pieces(TINY_ARCH, 32, 10)[1]  # the SE block, as the model builds it
     module = piece.module()
     data = tflite_bytes(module, piece.input_shape())
     ops = tflite_ops(data)

@@ -1,27 +1,80 @@
-"""Template rewriting: a block made from its structure's template has the converter's ops and
-the real block's shapes."""
+"""Template rewriting: a block made from its structure's template has the converter's own graph
+(ops, each convolution's padding, every output shape) at every size, odd stride-2 inputs included
+(SAME padding there, no PAD op); the full sweep over the resolutions a search uses is `slow`."""
 
 from __future__ import annotations
 
 import pytest
 
-from latency.export import tflite_bytes, tflite_ops
+from latency_helpers import conv_layout
+from latency.export import tflite_bytes
 from latency.litert_bench import make_interpreter
 from latency.pieces import Piece
-from latency.template import block_structure, dim_map, probe_piece, rewrite
-from models.spec import BlockSpec
+from latency.template import block_structure, dim_map, probe_piece, rewrite, templatable
+from models.spec import STEM_KERNEL, STEM_STRIDE, BlockSpec, conv_out
+
+RESOLUTIONS = (32, 48, 64, 96, 112, 160, 176, 224)
+KINDS = [(k, se, act, expand) for k in (3, 5) for se in (False, True) for act in ("re", "hs")
+         for expand in (False, True)]
+_TEMPLATES: dict = {}
+
+
+def _block(size: int, kernel: int, se: bool, act: str, expand: bool) -> Piece:
+    return Piece(size, 16, BlockSpec(kernel, 48 if expand else 16, 24, 2, se, act))
+
+
+def _made(piece: Piece) -> bytes:
+    structure = block_structure(piece)
+    probe = probe_piece(structure)
+    if structure not in _TEMPLATES:
+        _TEMPLATES[structure] = tflite_bytes(probe.module(), probe.input_shape())
+    return rewrite(_TEMPLATES[structure], dim_map(probe, piece))
+
+
+def _assert_like_converter(piece: Piece) -> None:
+    made, direct = _made(piece), tflite_bytes(piece.module(), piece.input_shape())
+    assert conv_layout(made) == conv_layout(direct), piece
+    if piece.in_size % 2:
+        assert "PAD" not in [op for op, _, _ in conv_layout(made)]
+
+
+def stride2_sizes(resolution: int) -> list[int]:
+    """The input sizes a stride-2 block can see at `resolution` whose output is larger than 1x1."""
+    sizes, size = [], conv_out(resolution, STEM_KERNEL, STEM_STRIDE)
+    while size > 2:
+        sizes.append(size)
+        size = conv_out(size, 3, 2)
+    return sizes
+
+
+@pytest.mark.parametrize("piece", [_block(7, 5, True, "hs", True), _block(14, 5, True, "hs", True),
+                                   _block(11, 3, False, "re", False)], ids=str)
+def test_stride2_template_matches_the_converter_at_odd_and_even_sizes(piece: Piece) -> None:
+    _assert_like_converter(piece)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("resolution", RESOLUTIONS)
+def test_every_stride2_size_of_a_resolution_matches_the_converter(resolution: int) -> None:
+    for size in stride2_sizes(resolution):
+        for kernel in (3, 5):
+            _assert_like_converter(_block(size, kernel, True, "hs", True))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS, ids=str)
+def test_every_stride2_kind_matches_the_converter(kind) -> None:
+    for size in (7, 14):
+        _assert_like_converter(_block(size, *kind))
 
 
 @pytest.mark.parametrize("piece", [
     Piece(16, 8, BlockSpec(5, 24, 16, 2, True, "hs")),
     Piece(8, 16, BlockSpec(3, 16, 16, 1, False, "re", residual=True)),
 ])
-def test_rewritten_block_matches_converted_block(piece: Piece) -> None:
-    probe = probe_piece(block_structure(piece))
-    template = tflite_bytes(probe.module(), probe.input_shape())
-    made = rewrite(template, dim_map(probe, piece))
-    direct = tflite_bytes(piece.module(), piece.input_shape())
-    assert tflite_ops(made) == tflite_ops(direct)
+def test_rewritten_block_runs_with_the_real_shapes(piece: Piece) -> None:
+    made, direct = _made(piece), tflite_bytes(piece.module(), piece.input_shape())
+    assert conv_layout(made) == conv_layout(direct)
     got, want = make_interpreter(made), make_interpreter(direct)
     for details in ("get_input_details", "get_output_details"):
         assert [list(d["shape"]) for d in getattr(got, details)()] == [list(d["shape"]) for d in getattr(want, details)()]
@@ -29,16 +82,19 @@ def test_rewritten_block_matches_converted_block(piece: Piece) -> None:
     assert len(made) == pytest.approx(len(direct), rel=0.1)
 
 
-def test_probe_dimensions_are_distinct() -> None:
-    structure = (5, 2, True, "hs", False, True)
-    probe = probe_piece(structure)
-    mapping = dim_map(probe, Piece(56, 24, BlockSpec(5, 72, 40, 2, True, "hs")))
+def test_probe_dimensions_are_distinct_and_parity_selects_the_template() -> None:
+    piece = Piece(56, 24, BlockSpec(5, 72, 40, 2, True, "hs"))
+    probe = probe_piece(block_structure(piece))
+    mapping = dim_map(probe, piece)
     assert len(mapping) == 7
     assert mapping[probe.in_size] == 56 and mapping[probe.in_channels] == 24
+    odd = Piece(7, 24, BlockSpec(5, 72, 40, 2, True, "hs"))
+    assert block_structure(odd) != block_structure(piece) and probe_piece(block_structure(odd)).in_size % 2 == 1
+    stride1 = Piece(7, 24, BlockSpec(5, 72, 24, 1, True, "hs"))
+    assert block_structure(stride1) == block_structure(Piece(8, 24, BlockSpec(5, 72, 24, 1, True, "hs")))
+    assert stride2_sizes(176) == [88, 44, 22, 11, 6, 3]
 
 
 def test_blocks_with_1x1_output_are_converted_directly() -> None:
-    from latency.template import templatable
-
     assert not templatable(Piece(2, 64, BlockSpec(5, 256, 96, 2, True, "hs")))
     assert templatable(Piece(4, 64, BlockSpec(5, 256, 96, 2, True, "hs")))

@@ -1,15 +1,16 @@
 """A TFLite model written by hand with the flatbuffer schema, no converter involved: a chain of
 int8-quantized 3x3 convolutions. It stands for "a .tflite this project did not produce" (and a
-quantized one) when checking the benchmark against LiteRT's own tool."""
+quantized one) in the latency tests."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from latency.floor import pack_model
+
 
 def int8_conv_chain(size: int = 56, channels: int = 32, layers: int = 4, seed: int = 0) -> bytes:
     """`layers` int8 CONV_2D ops (3x3, SAME, stride 1, ReLU) on a 1 x size x size x channels input."""
-    import flatbuffers
     from ai_edge_litert import schema_py_generated as s
 
     rng = np.random.default_rng(seed)
@@ -48,15 +49,4 @@ def int8_conv_chain(size: int = 56, channels: int = 32, layers: int = 4, seed: i
         options.fusedActivationFunction = s.ActivationFunctionType.RELU
         op.builtinOptionsType, op.builtinOptions = s.BuiltinOptions.Conv2DOptions, options
         operators.append(op)
-    graph = s.SubGraphT()
-    graph.tensors, graph.operators = tensors, operators
-    graph.inputs, graph.outputs = [0], [len(tensors) - 1]
-    code = s.OperatorCodeT()
-    code.builtinCode = code.deprecatedBuiltinCode = s.BuiltinOperator.CONV_2D
-    code.version = 3
-    model = s.ModelT()
-    model.version, model.description = 3, b"hwnas hand-made int8 conv chain"
-    model.operatorCodes, model.subgraphs, model.buffers = [code], [graph], buffers
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return pack_model(s.BuiltinOperator.CONV_2D, 3, tensors, operators, buffers, b"hwnas hand-made int8 conv chain")
