@@ -20,7 +20,8 @@ RAY_HOMES = ("search/tune_searcher.py", "experiments/ray_jobs/")
 # third-party packages each room may import (the standard library is always allowed)
 THIRD_PARTY = {
     "models": {"torch", "numpy", "yaml"},
-    "latency": {"torch", "numpy", "ai_edge_litert", "litert_torch", "flatbuffers", "onnx", "onnxruntime", "tqdm"},
+    "latency": {"torch", "numpy", "ai_edge_litert", "litert_torch", "torchao", "flatbuffers", "onnx", "onnxruntime",
+                "tqdm"},
     "search": {"torch", "numpy", "yaml", "pandas", "ray", "optuna"},
     "netadapt": {"numpy", "pandas"},
     "experiments": {"torch", "numpy", "yaml", "pandas", "pydantic", "pydantic_core", "ray", "ai_edge_litert",

@@ -11,8 +11,8 @@ from experiments.commands.adb_args import add_adb_args, phone_from_args
 from latency.errors import LatencyError
 from latency.export import arch_input_shape, arch_module, export_onnx, tflite_bytes
 from latency.litert_bench import benchmark_tflite
-from latency.measure import DTYPES
 from latency.litert_bench import runtime_version as litert_version
+from latency.measure import DTYPES
 from latency.onnx_bench import benchmark_onnx
 from latency.onnx_bench import runtime_version as onnx_version
 from models.references import resolve_arch

@@ -16,9 +16,20 @@ from experiments.commands.adb_args import add_adb_args, phone_from_args
 from experiments.config.spaces import resolve_space
 from latency.adb_measure import Phone, fingerprint_for, live_for, measurer_for
 from latency.build import build_table
-from latency.calibration import Calibration, calibrate_from_runs, calibration_archs, fit_calibration
+from latency.calibration import (
+    Calibration,
+    calibrate_from_runs,
+    calibration_archs,
+    fit_calibration,
+)
 from latency.errors import LatencyError
-from latency.fidelity import (fidelity_rows, narrower_neighbour, order_accuracy, rows_as_dicts, summarize)
+from latency.fidelity import (
+    fidelity_rows,
+    narrower_neighbour,
+    order_accuracy,
+    rows_as_dicts,
+    summarize,
+)
 from latency.measure import DTYPES, BenchSettings
 from latency.metadata import RunSetting, check_table
 from latency.pieces import Piece, arch_pieces, variant_piece

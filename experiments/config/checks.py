@@ -19,6 +19,7 @@ from experiments.config.errors import ConfigError, DataError
 from experiments.config.schema import Config, LatencyConfig
 from experiments.data import DataBundle, load_data
 from latency.errors import LatencyError
+from latency.metadata import RunSetting, table_problems
 from latency.table import LatencyTable
 
 TableCheck = Callable[[Path, LatencyConfig], list[str]]
@@ -75,6 +76,26 @@ def preflight(cfg: Config, source: str) -> DataBundle:
     elif table is not None and cfg.latency.source == "table" and not cfg.latency.lazy_fill:
         problems.append(f"latency.table: got {str(table)!r}; it does not exist and lazy_fill is off: build the "
                         f"table first or set latency.lazy_fill=true")
+    if bundle is not None and table is not None and table.is_file():
+        problems += table_fit_problems(table, cfg, bundle.num_classes)
     if problems or bundle is None:
         raise ConfigError(source, problems)
     return bundle
+
+
+def table_fit_problems(path: Path, cfg: Config, num_classes: int) -> list[str]:
+    """What the table's metadata says it cannot time for this run beyond `table_metadata_check`: another
+    number of classes (the head's latency depends on it) or another dtype; names the command that
+    builds the right table."""
+    try:
+        table = LatencyTable.load(path)
+    except LatencyError:
+        return []  # already reported by table_metadata_check
+    lat = cfg.latency
+    run = RunSetting(num_classes=num_classes, resolution=lat.resolution or cfg.data.resolution, threads=lat.threads,
+                     dtype=lat.dtype, backend=lat.backend)
+    wrong = [p for p in table_problems(table, run, lazy_fill=lat.lazy_fill) if p.startswith(("classes", "dtype"))]
+    if not wrong:
+        return []
+    return [f"latency.table: {path} does not fit this run ({'; '.join(wrong)}); build one that does with "
+            f"'{run.build_command(str(path.with_name(path.stem + '-fit.json')), cfg.space)}'"]

@@ -294,7 +294,9 @@ class LatencyConfig(Strict):
     resolution: int | None = Field(None, ge=16, le=1024, description="null: the data resolution")
     table: Path | None = Field(None, description="lookup table (a JSON file, see `hwnas latency build`); created when lazy_fill is on")
     lazy_fill: bool = Field(True, description="measure and add missing table entries instead of failing")
-    runs: int = Field(50, ge=1)
+    runs: int = Field(50, ge=1, description="whole-model live benchmarks: at least this many invokes")
+    dtype: Literal["float32", "int8"] = Field("float32", description="what is timed: float32 models, or int8 ones "
+                                              "quantised as export.int8 does (the paper's Table 4 latencies)")
     adb_serial: str | None = Field(None, description="adb device serial (backend adb); null: the only phone "
                                    "'adb devices' lists")
     adb_benchmark_binary: Path | None = Field(None, description="backend adb: a benchmark_model built for the "

@@ -33,9 +33,10 @@ from experiments.data.types import DataBundle
 from experiments.rundir import layout
 from experiments.rundir.manifest import file_sha256
 from experiments.training.weights import WeightsError, load_trained
+from latency import quantize
+from latency.errors import LatencyError
 from latency.export import (
     arch_input_shape,
-    channels_last_module,
     export_onnx,
     tflite_bytes,
 )
@@ -87,32 +88,12 @@ def calibration_images(data: DataBundle, count: int, seed: int) -> np.ndarray:
 
 
 def int8_tflite_bytes(module: nn.Module, shape_nchw: tuple[int, ...], calibration: np.ndarray) -> bytes:
-    """Full-integer int8 TFLite via litert-torch PT2E static quantization, calibrated on `calibration`
-    (NHWC float32 images). The graph is exported with a dynamic batch so calibration runs in batches
-    of `CALIBRATION_BATCH`; the converter then fixes batch 1 from its sample."""
-    import litert_torch
-    from litert_torch.quantize import pt2e_quantizer
-    from litert_torch.quantize.quant_config import QuantConfig
-    from torchao.quantization.pt2e import quantize_pt2e
-
-    wrapped = channels_last_module(module.eval(), shape_nchw)
-    sample = (torch.from_numpy(calibration[:1]),)
-    batch = torch.export.Dim("batch", min=1, max=max(2, CALIBRATION_BATCH))
-    quantizer = pt2e_quantizer.PT2EQuantizer().set_global(
-        pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False))
+    """Full-integer int8 TFLite by the recipe int8 latency tables use (`latency.quantize`), calibrated
+    on `calibration` (NHWC float32 images) in batches of `CALIBRATION_BATCH`."""
     try:
-        graph = torch.export.export(wrapped, (torch.from_numpy(calibration[:2]),), dynamic_shapes=(({0: batch},),))  # forward(*args)
-        prepared = quantize_pt2e.prepare_pt2e(graph.module(), quantizer)
-        with torch.no_grad():
-            for start in range(0, len(calibration), CALIBRATION_BATCH):
-                prepared(torch.from_numpy(calibration[start:start + CALIBRATION_BATCH]))
-        converted = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
-        litert_torch.config.show_progress = False
-        edge = litert_torch.convert(converted, sample, quant_config=QuantConfig(pt2e_quantizer=quantizer))
-    except Exception as err:  # torch.export / torchao / the converter raise many unrelated types
-        raise QuantizationError(f"int8 post-training quantization failed: {type(err).__name__}: {err}; "
-                                f"set export.int8: false to export float32 files only") from err
-    return bytes(edge.model_content())
+        return quantize.int8_tflite_bytes(module, shape_nchw, calibration, batch=CALIBRATION_BATCH)
+    except LatencyError as err:
+        raise QuantizationError(f"{err}; set export.int8: false to export float32 files only") from err
 
 
 def tflite_runner(path: Path, threads: int) -> Runner:

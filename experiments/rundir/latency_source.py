@@ -31,8 +31,8 @@ def latency_model(cfg: Config, source: str, run: RunDir, num_classes: int) -> La
     file in errors."""
     lat = cfg.latency
     phone = configured_phone(lat)
-    settings = phone_settings(lat.threads, min_runs=lat.runs) if phone else \
-        BenchSettings(threads=lat.threads, min_runs=lat.runs)
+    settings = phone_settings(lat.threads, dtype=lat.dtype) if phone else BenchSettings(threads=lat.threads,
+                                                                                         dtype=lat.dtype)
     resolution = lat.resolution or cfg.data.resolution
     if lat.source == "live":
         return live_for(phone, resolution, settings, num_classes)

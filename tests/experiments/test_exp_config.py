@@ -176,11 +176,11 @@ def test_defaults_are_the_published_values() -> None:
     assert na is not None and na.delta_ratio == 0.01 and na.channel_divisor == 8
 
 
-def _table(path: Path, threads: int, runtime: str, resolutions: list[int]) -> Path:
+def _table(path: Path, threads: int, runtime: str, resolutions: list[int], classes: int = 10) -> Path:
     from latency.table import LatencyTable
 
     table = LatencyTable.create(path, {"cpu": "x", "cores": 2, "runtime": runtime, "threads": threads,
-                                       "xnnpack": True, "dtype": "float32"}, 1000, {})
+                                       "xnnpack": True, "dtype": "float32"}, classes, {})
     table.metadata["resolutions"] = resolutions
     table.save()
     return path
@@ -194,6 +194,12 @@ def test_validate_checks_latency_table(tmp_path: Path, capsys: pytest.CaptureFix
     err = capsys.readouterr().err
     for where in ("latency.threads: got 1", "latency.backend: got 'litert'", "latency.resolution: got 32"):
         assert where in err
+    imagenet = _table(tmp_path / "imagenet.json", 1, "ai-edge-litert 2.3.0", [32], classes=1000)
+    assert main(["validate", str(write_config(tmp_path)), f"latency.table={imagenet}"]) == 2
+    err = capsys.readouterr().err
+    assert "classes: table 1000, run 10" in err and "hwnas latency build" in err and "--classes 10" in err
+    assert main(["validate", str(write_config(tmp_path)), f"latency.table={good}", "latency.dtype=int8"]) == 2
+    assert "dtype: table 'float32', run 'int8'" in capsys.readouterr().err
     junk = tmp_path / "junk.json"
     junk.write_text("{}")
     assert main(["validate", str(write_config(tmp_path)), f"latency.table={junk}"]) == 2
