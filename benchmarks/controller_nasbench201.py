@@ -224,7 +224,7 @@ def acceptance(summary: pd.DataFrame, seconds: float) -> list[str]:
             check(f"{device} reinforce hard @200 regret", r.mean_regret_val <= GOAL_REGRET_PP,
                   f"{r.mean_regret_val:.3f} pp (goal <= {GOAL_REGRET_PP}, stretch 0.30)")
             check(f"{device} reinforce hard @200 P(top-1%)", r.p_top1 >= GOAL_TOP1, f"{r.p_top1:.2f} (goal >= {GOAL_TOP1})")
-            check(f"{device} reinforce hard @200 infeasible", r.infeasible_rate <= GOAL_INFEASIBLE,
+            check(f"{device} reinforce hard @200 infeasible", round(r.infeasible_rate, 9) <= GOAL_INFEASIBLE,
                   f"{r.infeasible_rate:.1%} (goal <= {GOAL_INFEASIBLE:.0%})")
         late = hard[(hard["budget"] >= 100) & hard["vs_random_pairs"].gt(0)]
         if len(late):
