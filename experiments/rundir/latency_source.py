@@ -6,6 +6,8 @@ the pipeline."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from experiments.config.schema import Config, LatencyConfig
 from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir
@@ -34,8 +36,8 @@ def latency_model(cfg: Config, source: str, run: RunDir, num_classes: int) -> La
     settings = phone_settings(lat.threads, dtype=lat.dtype) if phone else BenchSettings(threads=lat.threads,
                                                                                          dtype=lat.dtype)
     resolution = lat.resolution or cfg.data.resolution
-    if lat.source == "live":
-        return live_for(phone, resolution, settings, num_classes)
+    if lat.source == "live":  # whole models: at least latency.runs invokes per window
+        return live_for(phone, resolution, dataclasses.replace(settings, min_runs=lat.runs), num_classes)
     path = lat.table or run.path(layout.LATENCY_TABLE)
     if path.is_file():
         table = LatencyTable.load(path, device=fingerprint_for(phone, settings))
