@@ -33,7 +33,8 @@ def hwnas(config: Path, *args: str, kill_mid_iteration: Path | None = None) -> t
         return False
 
     log = config.with_name(f"log-{time.monotonic_ns()}.txt")
-    code, out = run_cli(["netadapt", str(config), "--seed-arch", TINY_SEED, *args], log, mid_iteration, 400)
+    # -v: the per-fine-tune lines (what was computed in this attempt) are on the console only when verbose
+    code, out = run_cli(["netadapt", str(config), "-v", "--seed-arch", TINY_SEED, *args], log, mid_iteration, 400)
     return code, out, (seen[0] if seen else None)
 
 
