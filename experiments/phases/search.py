@@ -141,9 +141,10 @@ def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel
         current().child_done(s.trials[-1], s.trials)
 
     if cfg.search.strategy == "one_shot":
-        one_shot, top = one_shot_stage(cfg, run, data, latency, make_reward_of(cfg, target_ms), log)
+        reward = make_reward_of(cfg, target_ms)
+        one_shot, top = one_shot_stage(cfg, run, data, latency, reward, log)
         searcher: SpaceSearcher = FixedSearcher(
-            resolve_space(cfg.space), latency, make_reward_of(cfg, target_ms), len(top), choices=top, seed=cfg.seed,
+            resolve_space(cfg.space), latency, reward, len(top), choices=top, seed=cfg.seed,
             budget=child_budget(cfg), on_failure=cfg.search.failed_child, after_complete=after_child)
     else:
         searcher = build_searcher(cfg, latency, target_ms, after_complete=after_child)
