@@ -107,7 +107,8 @@ def _time_chunks(table: LatencyTable, pieces: dict[str, Piece], measurer: PieceM
                                                   measurer.settings.windows))
                 windows += len(batch.windows[key])
             drift = max(drift, batch.canary_drift)
-            table.metadata["floor_ms"] = batch.floor
+            if not table.metadata.get("floor_ms"):  # set once: a later batch never moves earlier predictions
+                table.metadata["floor_ms"] = batch.floor
             table.metadata["batches"].append(
                 {"id": uuid.uuid4().hex[:12], "time": now_iso(), "load": os.getloadavg()[0], "keys": len(part),
                  "rounds": batch.rounds, "seconds": batch.seconds, "floor_ms": batch.floor_ms,

@@ -15,6 +15,8 @@ Writes are atomic (`models.atomic`) and merge: `save` takes an exclusive lock on
 re-reads the file, keeps every entry, calibration and batch another process saved meanwhile, adds
 this process's changes, and writes the union; so two processes filling one table lose nothing.
 A table measured on another device or setting is refused on load and never written into.
+The table's invoke floor (`floor_ms`, added once to every summed prediction) is the first timing
+batch's and never changes after, so filling new entries never moves an earlier prediction.
 """
 
 from __future__ import annotations
@@ -168,6 +170,8 @@ class LatencyTable:
         theirs = [b for b in disk.metadata.get("batches", []) if b.get("id") not in seen]
         meta["batches"] = sorted(meta["batches"] + theirs, key=lambda b: str(b.get("time")))
         meta["created"] = disk.metadata.get("created", meta.get("created"))
+        if disk.metadata.get("floor_ms"):  # the first saved floor stays the table's (see build._time_chunks)
+            meta["floor_ms"] = disk.metadata["floor_ms"]
 
     def put(self, key: str, result: Entry | BenchResult, resolution: int | None = None) -> None:
         self.entries[key] = result if isinstance(result, Entry) else Entry.from_result(result)

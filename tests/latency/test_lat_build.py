@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from latency_helpers import FAST, TINY_ARCH, FakeMeasurer, FakeTimer
+from latency_helpers import FAST, FLOOR_MS, TINY_ARCH, FakeMeasurer, FakeTimer
 from latency.build import build_table
 from latency.keys import arch_keys
 from latency.measure import PieceMeasurer
@@ -86,3 +86,29 @@ def test_the_fast_mode_decides_so_keys_in_different_slow_modes_keep_their_order(
     assert batch.windows["wide"] == [18.8, 13.1, 18.9, 13.7, 13.3]  # stopped once its 3 fastest agreed
     assert quiet_median(batch.windows["wide"], 3) == 13.3 and quiet_median(batch.windows["narrow"], 3) == 12.7
     assert float(np.median(batch.windows["narrow"])) > float(np.median(batch.windows["wide"]))  # what a median did
+
+
+class DriftingFloor(FakeMeasurer):
+    """A FakeMeasurer whose invoke floor is slower on every batch (a machine drifting)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.floors = 0
+
+    def floor_timer(self) -> FakeTimer:
+        self.floors += 1
+        return FakeTimer(FLOOR_MS * self.floors)
+
+
+def test_a_later_fill_never_moves_an_earlier_prediction(tmp_path, device, random_archs) -> None:
+    from latency.predict import TableLatency
+
+    table = LatencyTable.create(tmp_path / "t.json", device, 10, FAST.to_dict())
+    measurer = DriftingFloor()
+    first, second = random_archs[0], random_archs[1]
+    build_table(table, [(64, p) for p in arch_pieces(first, 64, 10)], measurer, progress=False)
+    before = TableLatency(LatencyTable.load(tmp_path / "t.json"), 64)(first)
+    build_table(table, [(64, p) for p in arch_pieces(second, 64, 10)], measurer, progress=False)
+    reloaded = LatencyTable.load(tmp_path / "t.json")
+    assert measurer.floors == 2 and reloaded.metadata["floor_ms"] == pytest.approx(FLOOR_MS)
+    assert TableLatency(reloaded, 64)(first) == before
