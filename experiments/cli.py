@@ -14,6 +14,7 @@ from experiments.commands import (
     export,
     latency,
     netadapt,
+    proxy_check,
     report,
     run,
     search,
@@ -27,7 +28,7 @@ from models.spec import SpecError
 from search.space import SpaceError
 
 USER_ERRORS: tuple[type[Exception], ...] = (SpecError, SpaceError, ConfigError, DataError, RunDirError, LatencyError)
-COMMANDS = (arch, demo, validate, train, run, status, bench, export, latency, search, report, netadapt)
+COMMANDS = (arch, demo, validate, train, run, status, bench, export, latency, search, proxy_check, report, netadapt)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,8 @@
 the share of archs within +/-5% and +/-10% with bootstrap 95% intervals, RMSPE, Kendall tau, and
 pairwise order accuracy on near ties (pairs whose live latencies are within 5% of each other) and
 on NetAdapt neighbours (an arch against itself with one block's expansion one channel step
-narrower). Plots and files are the caller's business."""
+narrower). Plots and files are the caller's business. `kendall_tau_interval` (tau with its bootstrap
+interval) also serves other rank checks, such as a search proxy's against longer training."""
 
 from __future__ import annotations
 
@@ -40,6 +41,20 @@ def kendall_tau(a: Sequence[float], b: Sequence[float]) -> float:
     dx, dy = dx[upper], dy[upper]
     denom = np.sqrt(np.count_nonzero(dx) * np.count_nonzero(dy))
     return float((dx * dy).sum() / denom) if denom else float("nan")
+
+
+def kendall_tau_interval(a: Sequence[float], b: Sequence[float], resamples: int = 2000,
+                         seed: int = 0) -> dict[str, float | list[float]]:
+    """Kendall's tau-b of paired values with its percentile-bootstrap 95% interval (pairs resampled with
+    replacement; resamples whose tau is undefined, all ties, are left out)."""
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    if x.size < 2:
+        return {"value": float("nan"), "ci95": [float("nan"), float("nan")], "n": int(x.size)}
+    draws = np.random.default_rng(seed).integers(0, x.size, size=(resamples, x.size))
+    taus = np.array([kendall_tau(x[d], y[d]) for d in draws])
+    taus = taus[~np.isnan(taus)]
+    ci = [float(np.percentile(taus, 2.5)), float(np.percentile(taus, 97.5))] if taus.size else [float("nan")] * 2
+    return {"value": kendall_tau(x, y), "ci95": ci, "n": int(x.size)}
 
 
 def bootstrap_share(hits: Sequence[bool], resamples: int = 4000, seed: int = 0) -> dict[str, float | list[float]]:

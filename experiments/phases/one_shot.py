@@ -4,7 +4,11 @@ path's reward (`search.one_shot.OneShotSearch`, TuNAS-style); its top_k distinct
 stand-alone stage (`search.searchers.fixed.FixedSearcher`), trained as Ray Tune trials like any child.
 
 The supernet's checkpoints live in `one_shot/` of the run directory; the stage resumes from the last
-one (a finished stage returns its samples at once). No Ray here: the supernet trains in this process
+one (a finished stage returns its samples at once). At the end, `UNIFORM_SAMPLES` uniformly random
+paths and the last as many recorded ones are scored by the final supernet on the same validation
+batches (pair i shares batch i) into `one_shot_uniform.csv` (`layout.ONE_SHOT_UNIFORM`: columns
+`sample` (`uniform` or `last`), arch, accuracy, quality, latency_ms, reward): the baseline the
+report holds the controller's late samples against. No Ray here: the supernet trains in this process
 (CUDA with mixed precision when present).
 """
 
@@ -12,22 +16,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+import pandas as pd
+
 from experiments.config.schema import Config
 from experiments.config.spaces import resolve_space
 from experiments.data.loader import BatchLoader
 from experiments.data.types import DataBundle
 from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir
+from models import atomic
 from search.one_shot import OneShotSearch
 from search.rewards import RewardFn
 from search.trial_record import TrialRecord
 from search.tune_searcher import LatencyModel
 
+UNIFORM_SAMPLES = 100
+UNIFORM_COLUMNS = ("sample", "arch", "accuracy", "quality", "latency_ms", "reward")
 
-def one_shot_stage(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel, reward: RewardFn,
-                   log: Callable[[str], None] = print) -> tuple[list[TrialRecord], list[list[int]]]:
-    """Run (or resume) the one-shot search; returns every scored path as a trial record (stage
-    'one_shot') and the choice vectors of the top_k archs for the stand-alone stage."""
+
+def one_shot_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel, reward: RewardFn,
+                    log: Callable[[str], None] | None = print) -> OneShotSearch:
+    """The configured one-shot search, checkpointing into (and resuming from) the run's `one_shot/`."""
     s = cfg.search
     assert s is not None
     o = s.one_shot
@@ -35,12 +45,42 @@ def one_shot_stage(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyM
                         drop_last=True, seed=cfg.seed)
     val = BatchLoader(data.val, data.mean, data.std, o.val_batch_size, shuffle=True, drop_last=True,
                       seed=cfg.seed + 1)
-    search = OneShotSearch(resolve_space(cfg.space), data.num_classes, train, val, latency, reward,
-                           o.loop_config(), policy=s.controller.policy(s.algorithm),
-                           controller=s.controller.controller(), seed=cfg.seed,
-                           directory=run.path(layout.ONE_SHOT_DIR), log=log)
+    return OneShotSearch(resolve_space(cfg.space), data.num_classes, train, val, latency, reward,
+                         o.loop_config(), policy=s.controller.policy(s.algorithm),
+                         controller=s.controller.controller(), seed=cfg.seed,
+                         directory=run.path(layout.ONE_SHOT_DIR), log=log)
+
+
+def one_shot_stage(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel, reward: RewardFn,
+                   log: Callable[[str], None] = print) -> tuple[list[TrialRecord], list[list[int]]]:
+    """Run (or resume) the one-shot search; returns every scored path as a trial record (stage
+    'one_shot') and the choice vectors of the top_k archs for the stand-alone stage."""
+    assert cfg.search is not None
+    o = cfg.search.one_shot
+    search = one_shot_search(cfg, run, data, latency, reward, log)
     samples = search.run()
+    if not run.path(layout.ONE_SHOT_UNIFORM).is_file():
+        baseline = uniform_baseline(search, data, o.val_batch_size, cfg.seed)
+        atomic.write_text(run.path(layout.ONE_SHOT_UNIFORM), baseline.to_csv(index=False))
+        means = baseline.groupby("sample")["reward"].mean()
+        log(f"search: final supernet's mean reward: last {UNIFORM_SAMPLES} sampled paths {means.get('last', np.nan):.4f}"
+            f", {UNIFORM_SAMPLES} uniform paths {means['uniform']:.4f}")
     top = search.top_k(o.top_k, by=o.rank_by)
     log(f"search: one-shot stage scored {len(samples)} paths; stand-alone stage trains the top {len(top)} by "
         f"{o.rank_by}: " + ", ".join(f"{r['probability']:.3g}" for r in top))
     return [TrialRecord(**r) for r in samples], [r["choices"] for r in top]
+
+
+def uniform_baseline(search: OneShotSearch, data: DataBundle, batch_size: int, seed: int) -> pd.DataFrame:
+    """`UNIFORM_SAMPLES` uniform paths and the last as many recorded ones, scored by the search's current
+    supernet; pair i shares validation batch i (columns `UNIFORM_COLUMNS`)."""
+    loader = BatchLoader(data.val, data.mean, data.std, batch_size, shuffle=True, drop_last=True, seed=seed + 2)
+    batches = [b for b, _ in zip(loader, range(UNIFORM_SAMPLES))]
+    rng = np.random.default_rng(seed + 2)
+    rows = []
+    for sample, paths in (("uniform", [search.space.sample(rng) for _ in range(UNIFORM_SAMPLES)]),
+                          ("last", [s["choices"] for s in search.samples[-UNIFORM_SAMPLES:]])):
+        for i, choices in enumerate(paths):
+            record = search.score(choices, *batches[i % len(batches)])
+            rows.append({"sample": sample, **{k: record[k] for k in UNIFORM_COLUMNS[1:]}})
+    return pd.DataFrame(rows, columns=list(UNIFORM_COLUMNS))

@@ -1,6 +1,7 @@
 """`build_report(run_dir)`: every section in order into `report.md` (written atomically) with its
-plots in `plots/`. A section whose phase did not run says "not run"; a section whose file exists
-but cannot be read says which file and why; neither stops the others."""
+plots in `plots/`. A section whose phase did not run says "not run" (an optional one, such as proxy
+fidelity, is left out); a section whose file exists but cannot be read says which file and why;
+neither stops the others."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from experiments.report.model_card import model_card
 from experiments.report.netadapt_section import netadapt_section
 from experiments.report.overview import overview
 from experiments.report.pareto_section import pareto_section
+from experiments.report.proxy_section import proxy_section
 from experiments.report.search_section import search_section
 from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir, SourceError
@@ -20,6 +22,7 @@ from models import atomic
 SECTIONS: tuple[tuple[str, Callable[[RunDir], str]], ...] = (
     ("Run", overview),
     ("Search: reward and controller entropy over time", search_section),
+    ("Proxy fidelity", proxy_section),
     ("Accuracy vs latency", pareto_section),
     ("NetAdapt trajectory", netadapt_section),
     ("Predicted vs measured latency", latency_section),
@@ -35,7 +38,9 @@ def build_report(run_dir: str | Path) -> Path:
     parts = []
     for title, section in SECTIONS:
         try:
-            parts.append(section(run))
+            text = section(run)
+            if text:
+                parts.append(text)
         except SourceError as err:
             parts.append(f"## {title}\n\n**could not be built**: {err}")
     path = run.root / layout.REPORT

@@ -135,3 +135,35 @@ def predicted_vs_measured(labels: Sequence[str], predicted: np.ndarray, measured
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def proxy_fidelity(proxy: np.ndarray, long: np.ndarray, proxy_label: str, long_label: str, tau: float,
+                   path: Path) -> Path:
+    """Each arch's proxy score against its accuracy after the longer training, titled with Kendall's tau."""
+    fig = Figure(figsize=(6, 5))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.scatter(proxy, long, s=30, color="tab:blue")
+    ax.set_xlabel(f"proxy accuracy ({proxy_label})")
+    ax.set_ylabel(f"accuracy after longer training ({long_label})")
+    ax.set_title(f"Proxy fidelity: Kendall tau {tau:.2f}")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def one_shot_learning(reward: np.ndarray, entropy: np.ndarray, window: int, path: Path) -> Path:
+    """A one-shot search's samples in order: each path's shared-weight reward with its moving average,
+    and below the controller's entropy when the path was sampled, with its moving average."""
+    fig = Figure(figsize=(9, 6.4))
+    x = np.arange(len(reward))
+    for row, (values, name, color) in enumerate(((reward, "reward (shared weights)", "tab:blue"),
+                                                 (entropy, "controller entropy (nats)", "tab:purple"))):
+        ax = fig.add_subplot(2, 1, row + 1)
+        ax.scatter(x, values, s=3, color=color, alpha=0.25, label="sampled path")
+        if len(values):
+            ax.plot(x, running_mean(values, window), color="tab:orange", label=f"moving average ({window})")
+        ax.set_ylabel(name)
+        ax.set_xlabel("sampled path (order of sampling)")
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.axes[0].set_title("One-shot search: does the controller learn?")
+    return _save(fig, path)

@@ -1,4 +1,6 @@
-"""Report section (a): search reward and controller entropy over time, from `trials.csv`."""
+"""Report section (a): search reward and controller entropy over time, from `trials.csv`. A one-shot
+search's sampled paths (`stage` one_shot) get their own part (`one_shot_section`); the rest of the
+section covers the children trained stand-alone."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import pandas as pd
 
 from experiments.report import plots
 from experiments.report.markdown import image, not_run, num, source, table
+from experiments.report.one_shot_section import one_shot_lines
 from experiments.report.sources import require_columns
 from experiments.rundir.layout import PLOTS_DIR, TRIALS, join
 from experiments.rundir.run_dir import RunDir
@@ -43,12 +46,17 @@ def search_section(run: RunDir) -> str:
         (run.root / PLOT).unlink(missing_ok=True)
         return "\n".join([TITLE, "", not_run("the search", [TRIALS])])
     require_columns(trials, TRIALS, ("status", "reward", "arch"))
+    one_shot: list[str] = []
+    if "stage" in trials.columns and (trials["stage"] == "one_shot").any():
+        one_shot = one_shot_lines(run, trials[trials["stage"] == "one_shot"])
+        trials = trials[trials["stage"] != "one_shot"]
     if "completed_at" in trials.columns:
         trials = trials.sort_values("completed_at", kind="stable")
     ok = trials[trials["status"] == "ok"].reset_index(drop=True)
     x, x_label = time_axis(ok, "completed_at")
     reward = pd.to_numeric(ok["reward"], errors="coerce").to_numpy(dtype=float)
-    lines = [TITLE, "", f"{len(trials)} children recorded, {len(ok)} finished (status ok), "
+    kind = " trained stand-alone" if one_shot else ""
+    lines = [TITLE, "", f"{len(trials)} children{kind} recorded, {len(ok)} finished (status ok), "
              f"{len(trials) - len(ok)} failed or unfinished.", ""]
     column = entropy_column(trials)
     ent_x = ent = None
@@ -85,4 +93,6 @@ def search_section(run: RunDir) -> str:
                   table(("index", "status", "reason"), ((r.get("index", "-"), r["status"], reason)
                                                         for (_, r), reason in zip(failed.iterrows(), reasons))), ""]
     lines.append(source(TRIALS))
+    if one_shot:
+        lines += ["", *one_shot]
     return "\n".join(lines)

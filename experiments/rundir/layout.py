@@ -38,6 +38,11 @@ BEST_DIR = "best"
 REWARD_TARGET = "reward_target.json"
 ONE_SHOT_DIR = "one_shot"  # the supernet search's checkpoints (search.strategy: one_shot)
 RAY_DIR = "ray"
+ONE_SHOT_UNIFORM = "one_shot_uniform.csv"  # uniform paths scored by the final supernet (the learning's baseline)
+
+# proxy fidelity (`hwnas proxy-check`)
+PROXY_CHECK = "proxy_check.csv"
+PROXY_CHECK_STATE = "proxy_check_state.json"  # finished trainings, so a killed check retrains none of them
 
 # reference nets
 REFERENCES = "references.csv"
@@ -66,6 +71,7 @@ FINAL_EXPORT = join(FINAL_DIR, EXPORT)
 HISTORY = join(NETADAPT_DIR, NETADAPT_HISTORY)
 TRAJECTORY = join(NETADAPT_DIR, NETADAPT_TRAJECTORY)
 RESULT = join(NETADAPT_DIR, NETADAPT_RESULT)
+PROXY_CHECK_PLOT = join(PLOTS_DIR, "proxy_check.png")
 NETADAPT_STATE_FILE = join(NETADAPT_DIR, STATE_FILE)  # the loop names its own state file
 
 

@@ -1,0 +1,56 @@
+"""Report section: proxy fidelity, from `proxy_check.csv` when `hwnas proxy-check` wrote one (the
+section is left out otherwise). Kendall's tau and its interval are recomputed from the table, with
+the same function and resampling seed as the command, so both print the same figures."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from experiments.report.markdown import image, num, source, table
+from experiments.report.sources import require_columns
+from experiments.rundir.layout import PROXY_CHECK, PROXY_CHECK_PLOT
+from experiments.rundir.run_dir import RunDir
+from latency.fidelity import kendall_tau_interval
+
+TITLE = "## Proxy fidelity: the search's score against longer training"
+
+
+def proxy_tau(frame: pd.DataFrame) -> dict[str, Any]:
+    """Kendall's tau-b of proxy against long accuracy with its bootstrap 95% interval, over the rows
+    where both scores exist (a diverged training is NaN)."""
+    both = frame[["proxy_accuracy", "long_accuracy"]].apply(pd.to_numeric, errors="coerce").dropna()
+    return kendall_tau_interval(both["proxy_accuracy"].to_numpy(float), both["long_accuracy"].to_numpy(float))
+
+
+def tau_text(stats: dict[str, Any]) -> str:
+    """'0.61 (95% bootstrap interval 0.30 to 0.85, 12 archs)'."""
+    lo, hi = stats["ci95"]
+
+    def fmt(v: float) -> str:
+        return "n/a" if math.isnan(v) else f"{v:.2f}"
+
+    return f"{fmt(stats['value'])} (95% bootstrap interval {fmt(lo)} to {fmt(hi)}, {stats['n']} archs)"
+
+
+def proxy_section(run: RunDir) -> str:
+    frame = run.csv(PROXY_CHECK)
+    if frame is None:
+        return ""
+    require_columns(frame, PROXY_CHECK, ("arch", "proxy_accuracy", "long_accuracy", "latency_ms", "proxy_budget",
+                                         "long_budget"))
+    stats = proxy_tau(frame)
+    lines = [TITLE, "", f"Proxy: {frame['proxy_budget'].iloc[0]}; longer training: {frame['long_budget'].iloc[0]} "
+             f"(same recipe and seed for every arch).", "",
+             f"Kendall tau (proxy vs longer training): **{tau_text(stats)}**. A tau near 1 means the proxy orders "
+             f"archs as longer training does; an interval reaching 0 means this many archs cannot tell the proxy "
+             f"from a random ranking.", ""]
+    if run.has(PROXY_CHECK_PLOT):
+        lines += [image(PROXY_CHECK_PLOT, "proxy vs longer training"), ""]
+    rows = frame.sort_values("long_accuracy", ascending=False)
+    lines += [table(("proxy accuracy", "long accuracy", "latency (ms)", "arch"),
+                    ([num(r["proxy_accuracy"]), num(r["long_accuracy"]), num(r["latency_ms"]), f"`{r['arch']}`"]
+                     for _, r in rows.iterrows())), "", source(PROXY_CHECK)]
+    return "\n".join(lines)
