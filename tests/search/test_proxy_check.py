@@ -106,6 +106,7 @@ def test_the_report_leaves_proxy_fidelity_out_without_a_check(tmp_path) -> None:
 
 
 @pytest.mark.ray
+@pytest.mark.slow
 def test_one_shot_proxy_is_the_supernets_shared_weight_accuracy(tmp_path, monkeypatch) -> None:
     data_cfg = check_config(tmp_path, strategy="one_shot", one_shot={
         "steps": 6, "samples_per_step": 2, "batch_size": 16, "val_batch_size": 16, "top_k": 1})
