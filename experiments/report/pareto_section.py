@@ -28,7 +28,8 @@ def pareto_section(run: RunDir) -> str:
         lines += [not_run("the search", [TRIALS]), ""]
     else:
         require_columns(trials, TRIALS, ("status", "accuracy", "latency_ms", "arch"))
-        children = trials[trials["status"] == "ok"].reset_index(drop=True)
+        stand_alone = trials["stage"] != "one_shot" if "stage" in trials.columns else True  # not shared weights
+        children = trials[(trials["status"] == "ok") & stand_alone].reset_index(drop=True)
     lat = pd.to_numeric(children["latency_ms"], errors="coerce").to_numpy(dtype=float)
     acc = pd.to_numeric(children["accuracy"], errors="coerce").to_numpy(dtype=float)
     front = pareto_front(lat.tolist(), acc.tolist())

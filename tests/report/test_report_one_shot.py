@@ -51,6 +51,8 @@ def test_one_shot_samples_get_a_learning_plot_and_the_uniform_comparison(tmp_pat
     assert "| uniform paths, scored by the final supernet | 100 | 0.3000 |" in text
     assert "late choices **above** uniform ones" in text
     assert "`one_shot_uniform.csv`" in text
+    finished = sum(r["status"] == "ok" for r in trials_rows())  # the Pareto plot leaves shared-weight scores out
+    assert f"{finished} finished children" in section(build_report(run).read_text(), "## Accuracy vs latency")
 
 
 def test_late_samples_below_uniform_are_said_so_and_a_missing_baseline_is_named(tmp_path: Path) -> None:
