@@ -222,10 +222,12 @@ class OneShotSection(Strict):
     top_k: int = Field(5, ge=1, description="distinct archs trained stand-alone after the one-shot phase")
     rank_by: Literal["probability", "reward"] = Field("probability", description="how the top_k are chosen: the "
                                                        "controller's probability, or the best shared-weight reward")
+    uniform_samples: int = Field(100, ge=0, description="after the search, this many uniform paths and the last as "
+                                 "many samples are scored by the final supernet (the report's baseline; 0: none)")
 
     def loop_config(self) -> OneShotConfig:
         """The loop's settings (this section less the phase's own keys)."""
-        own = {"batch_size", "val_batch_size", "top_k", "rank_by"}
+        own = {"batch_size", "val_batch_size", "top_k", "rank_by", "uniform_samples"}
         return OneShotConfig.from_dict(self.model_dump(exclude=own))
 
 

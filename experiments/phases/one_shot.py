@@ -4,8 +4,8 @@ path's reward (`search.one_shot.OneShotSearch`, TuNAS-style); its top_k distinct
 stand-alone stage (`search.searchers.fixed.FixedSearcher`), trained as Ray Tune trials like any child.
 
 The supernet's checkpoints live in `one_shot/` of the run directory; the stage resumes from the last
-one (a finished stage returns its samples at once). At the end, `UNIFORM_SAMPLES` uniformly random
-paths and the last as many recorded ones are scored by the final supernet on the same validation
+one (a finished stage returns its samples at once). At the end, `search.one_shot.uniform_samples`
+uniformly random paths and the last as many recorded ones are scored by the final supernet on the same validation
 batches (pair i shares batch i) into `one_shot_uniform.csv` (`layout.ONE_SHOT_UNIFORM`: columns
 `sample` (`uniform` or `last`), arch, accuracy, quality, latency_ms, reward): the baseline the
 report holds the controller's late samples against. No Ray here: the supernet trains in this process
@@ -31,7 +31,6 @@ from search.rewards import RewardFn
 from search.trial_record import TrialRecord
 from search.tune_searcher import LatencyModel
 
-UNIFORM_SAMPLES = 100
 UNIFORM_COLUMNS = ("sample", "arch", "accuracy", "quality", "latency_ms", "reward")
 
 
@@ -59,27 +58,28 @@ def one_shot_stage(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyM
     o = cfg.search.one_shot
     search = one_shot_search(cfg, run, data, latency, reward, log)
     samples = search.run()
-    if not run.path(layout.ONE_SHOT_UNIFORM).is_file():
-        baseline = uniform_baseline(search, data, o.val_batch_size, cfg.seed)
+    n = o.uniform_samples
+    if n and not run.path(layout.ONE_SHOT_UNIFORM).is_file():
+        baseline = uniform_baseline(search, data, o.val_batch_size, cfg.seed, n)
         atomic.write_text(run.path(layout.ONE_SHOT_UNIFORM), baseline.to_csv(index=False))
         means = baseline.groupby("sample")["reward"].mean()
-        log(f"search: final supernet's mean reward: last {UNIFORM_SAMPLES} sampled paths {means.get('last', np.nan):.4f}"
-            f", {UNIFORM_SAMPLES} uniform paths {means['uniform']:.4f}")
+        log(f"search: final supernet's mean reward: last {n} sampled paths {means.get('last', np.nan):.4f}, {n} "
+            f"uniform paths {means['uniform']:.4f}")
     top = search.top_k(o.top_k, by=o.rank_by)
     log(f"search: one-shot stage scored {len(samples)} paths; stand-alone stage trains the top {len(top)} by "
         f"{o.rank_by}: " + ", ".join(f"{r['probability']:.3g}" for r in top))
     return [TrialRecord(**r) for r in samples], [r["choices"] for r in top]
 
 
-def uniform_baseline(search: OneShotSearch, data: DataBundle, batch_size: int, seed: int) -> pd.DataFrame:
-    """`UNIFORM_SAMPLES` uniform paths and the last as many recorded ones, scored by the search's current
-    supernet; pair i shares validation batch i (columns `UNIFORM_COLUMNS`)."""
+def uniform_baseline(search: OneShotSearch, data: DataBundle, batch_size: int, seed: int, n: int) -> pd.DataFrame:
+    """`n` uniform paths and the last `n` recorded ones, scored by the search's current supernet; pair i
+    shares validation batch i (columns `UNIFORM_COLUMNS`)."""
     loader = BatchLoader(data.val, data.mean, data.std, batch_size, shuffle=True, drop_last=True, seed=seed + 2)
-    batches = [b for b, _ in zip(loader, range(UNIFORM_SAMPLES))]
+    batches = [b for b, _ in zip(loader, range(n))]
     rng = np.random.default_rng(seed + 2)
     rows = []
-    for sample, paths in (("uniform", [search.space.sample(rng) for _ in range(UNIFORM_SAMPLES)]),
-                          ("last", [s["choices"] for s in search.samples[-UNIFORM_SAMPLES:]])):
+    for sample, paths in (("uniform", [search.space.sample(rng) for _ in range(n)]),
+                          ("last", [s["choices"] for s in search.samples[-n:]])):
         for i, choices in enumerate(paths):
             record = search.score(choices, *batches[i % len(batches)])
             rows.append({"sample": sample, **{k: record[k] for k in UNIFORM_COLUMNS[1:]}})

@@ -15,7 +15,6 @@ from experiments.rundir.layout import ONE_SHOT_UNIFORM, PLOTS_DIR, TRIALS, join
 from experiments.rundir.run_dir import RunDir
 
 PLOT = join(PLOTS_DIR, "one_shot.png")
-LAST = 100  # the late samples held against the uniform ones (as many as the phase scores uniformly)
 
 
 def window_of(n: int) -> int:
@@ -46,7 +45,7 @@ def one_shot_lines(run: RunDir, rows: pd.DataFrame) -> list[str]:
         lines += [f"No uniform baseline (`{ONE_SHOT_UNIFORM}` is missing): the search did not finish, or predates it.",
                   "", source(TRIALS)]
         return lines
-    last = rows.tail(LAST)
+    last = rows.tail(int((uniform["sample"] == "uniform").sum()))  # as many late samples as uniform paths
     sets = [(f"last {len(last)} samples, as recorded during the search", last),
             (f"last {len(last)} samples, re-scored by the final supernet", uniform[uniform["sample"] == "last"]),
             ("uniform paths, scored by the final supernet", uniform[uniform["sample"] == "uniform"])]

@@ -109,7 +109,8 @@ def test_the_report_leaves_proxy_fidelity_out_without_a_check(tmp_path) -> None:
 @pytest.mark.slow
 def test_one_shot_proxy_is_the_supernets_shared_weight_accuracy(tmp_path, monkeypatch) -> None:
     data_cfg = check_config(tmp_path, strategy="one_shot", one_shot={
-        "steps": 6, "samples_per_step": 2, "batch_size": 16, "val_batch_size": 16, "top_k": 1})
+        "steps": 6, "samples_per_step": 2, "batch_size": 16, "val_batch_size": 16, "top_k": 1,
+        "uniform_samples": 10})
     data_cfg["data"]["val_size"] = 64
     cfg = validate_config(data_cfg)
     run = RunDir.create(cfg)
@@ -124,7 +125,7 @@ def test_one_shot_proxy_is_the_supernets_shared_weight_accuracy(tmp_path, monkey
     monkeypatch.setattr("experiments.phases.search.tune_children", no_tune)
     run_search(cfg, run, data, LATENCY, log=lambda _: None)
     uniform = pd.read_csv(run.path(layout.ONE_SHOT_UNIFORM))
-    assert (uniform["sample"] == "uniform").sum() == 100 and (uniform["sample"] == "last").sum() == 2 * (6 - 2)
+    assert (uniform["sample"] == "uniform").sum() == 10 and (uniform["sample"] == "last").sum() == 2 * (6 - 2)
     with RayRuntime(cfg.ray, log=lambda _: None, log_to_driver=False):
         result = run_proxy_check(cfg, run, data, LATENCY, archs=3, long_steps=2, log=lambda _: None)
     rows = result["rows"]

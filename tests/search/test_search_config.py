@@ -158,7 +158,7 @@ def test_one_shot_strategy_scores_paths_then_trains_its_top_k_stand_alone(tmp_pa
     data["data"]["val_size"] = 64
     data["search"].update(strategy="one_shot", one_shot={"steps": 8, "samples_per_step": 2, "warmup_fraction": 0.25,
                                                           "batch_size": 16, "val_batch_size": 16, "top_k": 2,
-                                                          "checkpoint_every": 4})
+                                                          "checkpoint_every": 4, "uniform_samples": 3})
     cfg = validate_config(data)
     run = RunDir.create(cfg)
     trained: list[str] = []
@@ -176,5 +176,8 @@ def test_one_shot_strategy_scores_paths_then_trains_its_top_k_stand_alone(tmp_pa
     assert len(standalone) == 2 and len(set(trained)) == 2 and list(standalone.arch) == trained
     assert top[0]["arch"] == trained[1]  # the best stand-alone reward (accuracy 0.2) seeds NetAdapt
     assert (run.path("one_shot") / "one_shot.pt").is_file()
+    baseline = pd.read_csv(run.path("one_shot_uniform.csv"))  # the final supernet's uniform and late paths
+    assert list(baseline["sample"]) == ["uniform"] * 3 + ["last"] * 3
+    assert list(baseline.arch[3:]) == list(one_shot.arch[-3:])
     with pytest.raises(ConfigError, match="search.algorithm.*one-shot strategy learns with the controller"):
         validate_config({**data, "search": {**data["search"], "algorithm": "random"}})
