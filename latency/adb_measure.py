@@ -19,8 +19,8 @@ from latency.adb import AdbDevice, online_cores
 from latency.errors import LatencyError
 from latency.measure import BenchSettings, PieceMeasurer
 from latency.predict import LiveLatency
-from latency.stats import BenchResult
 from latency.windows import Timer
+from latency.stats import BenchResult
 
 MODEL_NAME = "hwnas_model.tflite"
 

@@ -13,13 +13,7 @@ from latency.fingerprint import local_fingerprint
 from latency.floor import floor_model
 from latency.litert_bench import LiteRTTimer, default_flush_mb, runtime_version
 from latency.pieces import Piece
-from latency.template import (
-    Structure,
-    TemplateConverter,
-    block_structure,
-    probe_piece,
-    templatable,
-)
+from latency.template import Structure, TemplateConverter, block_structure, probe_piece, templatable
 from latency.windows import Timer, WindowPolicy
 
 DTYPES = ("float32", "int8")

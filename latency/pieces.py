@@ -12,15 +12,7 @@ from torch import nn
 
 from latency.errors import LatencyError
 from models.blocks import ConvBNAct, EfficientHead, InvertedResidual
-from models.spec import (
-    IN_CHANNELS,
-    STEM_KERNEL,
-    STEM_STRIDE,
-    ArchSpec,
-    BlockSpec,
-    HeadSpec,
-    StemSpec,
-)
+from models.spec import IN_CHANNELS, STEM_KERNEL, STEM_STRIDE, ArchSpec, BlockSpec, HeadSpec, StemSpec
 
 PieceSpec = StemSpec | BlockSpec | HeadSpec
 KIND_OF = {StemSpec: "s", BlockSpec: "b", HeadSpec: "h"}
