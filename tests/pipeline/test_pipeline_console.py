@@ -34,7 +34,7 @@ def test_run_console_shows_children_and_proposals_and_hides_the_noise(tmp_path: 
     children = re.findall(r"^child (\d)/2 (c\d{3}-[0-9a-f]{6})  acc \S+  lat \S+ ms  reward \S+  entropy \S+  eta",
                           out, re.M)
     assert [c[0] for c in children] == ["1", "2"], out
-    assert re.search(r"^proposal \d+/\d+ it 0 \w+\d+ \d+->\d+  cut \S+ ms \(predicted\)  acc \S+  dAcc \S+ vs before",
+    assert re.search(r"^proposal \d+/\d+ it 0 \w+\d+ \d+->\d+  cut \S+ ms \(predicted\)  acc \S+  dAcc \S+ vs control",
                      out, re.M), out
     assert not [n for n in NOISE if n in out], out
     assert not [line for line in out.splitlines() if line.startswith(("child", "proposal")) and "stem_" in line]
