@@ -5,8 +5,11 @@ NAS-Bench-201 cells with each reward (MnasNet soft at w = -0.07 and -0.15, hard,
 the latency target at the median of the device column, over many seeds. A child's "training" is a
 look-up of its validation accuracy; searchers are driven in-process through suggest /
 on_trial_complete (no Tune trials). The returned arch of a budget is the search's best by reward
-among its first `budget` children (what `hwnas search` hands to NetAdapt; no algorithm depends on
-its total budget, so one search of the largest budget gives every smaller one).
+among its first `budget` trained children (what `hwnas search` hands to NetAdapt; no algorithm
+depends on its total budget, so one search of the largest budget gives every smaller one). For
+every algorithm alike, a proposal of an arch already trained is not trained again and costs no
+budget (`search.tune_searcher`); `proposals` is the mean number of proposals per search of the
+largest budget, repeats included.
 
     python benchmarks/controller_nasbench201.py --accuracy ../shared/data/nasbench201/accuracy.csv \
         --latency ../shared/data/nasbench201/latency_ms.csv --device samsung_a50 --out /tmp/nb201
@@ -52,7 +55,8 @@ GOAL_HIT = 0.90
 GOAL_SECONDS = 600.0
 SUMMARY_COLUMNS = ("device", "dataset", "target_ms", "algorithm", "reward", "budget", "seeds", "mean_regret_val",
                    "mean_regret_test", "p_top1", "hit_rate", "infeasible_rate", "vs_random_gain", "vs_random_lo",
-                   "vs_random_hi", "vs_random_pairs", "better_than_random", "as_good_as_tpe", "search_s")
+                   "vs_random_hi", "vs_random_pairs", "better_than_random", "as_good_as_tpe", "search_s",
+                   "proposals")
 
 
 def reward_rows(kinds: Sequence[str]) -> list[str]:
@@ -110,7 +114,8 @@ def run_job(job: Job, budgets: Sequence[int]) -> dict[str, Any]:
     settings = searcher_settings(job.settings, job.algorithm) if job.algorithm in ("reinforce", "ppo") else {}
     searcher = search_table(job.algorithm, table, dataset, job.device, reward_of(job.reward, job.target_ms),
                             job.seed, job.samples, **settings)
-    return {"codes": returned(searcher.trials, budgets), "seconds": time.perf_counter() - start}
+    return {"codes": returned(searcher.trials, budgets), "seconds": time.perf_counter() - start,
+            "proposals": len(searcher.trials)}
 
 
 def run_jobs(jobs: list[Job], budgets: Sequence[int], args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -136,7 +141,7 @@ def outcomes(jobs: list[Job], results: list[dict[str, Any]], truths: dict[str, G
         for budget, code in zip(budgets, result["codes"]):
             score = asdict(truths[job.device].score(code)) if code is not None else {"code": None, "feasible": False}
             rows.append({"device": job.device, "algorithm": job.algorithm, "reward": job.reward, "seed": job.seed,
-                         "budget": budget, "search_s": result["seconds"], **score})
+                         "budget": budget, "search_s": result["seconds"], "proposals": result["proposals"], **score})
     return pd.DataFrame(rows)
 
 
@@ -168,7 +173,7 @@ def summarise(per_seed: pd.DataFrame, truths: dict[str, GroundTruth], dataset: s
                      "p_top1": group["top1"].mean(), "hit_rate": group["hit"].mean(),
                      "infeasible_rate": 1 - group["feasible"].mean(), "vs_random_gain": gain, "vs_random_lo": lo,
                      "vs_random_hi": hi, "vs_random_pairs": pairs, "better_than_random": bool(lo > 0),
-                     "search_s": group["search_s"].mean()})
+                     "search_s": group["search_s"].mean(), "proposals": group["proposals"].mean()})
     summary = pd.DataFrame(rows)
     tpe = summary[summary["algorithm"] == "tpe"].set_index(["device", "reward", "budget"])["mean_regret_val"]
     summary["as_good_as_tpe"] = [

@@ -87,6 +87,7 @@ def main() -> None:
         row["p_top1"] = group["top1"].mean()
         row["infeasible"] = 1 - group["feasible"].mean()
         row["search_s"] = group["search_s"].mean()
+        row["proposals"] = group["proposals"].mean()
         table_rows.append(row)
     result = pd.DataFrame(table_rows)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 MNASNET_W = -0.07
+MNV3_SMALL_W = -0.15  # the soft w of MobileNetV3-Small (Howard et al. 2019)
 TUNAS_BETA = -0.10
 
 

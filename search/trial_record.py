@@ -5,7 +5,8 @@ A `TrialRecord` is a plain JSON-able mapping (it travels in the searcher's check
 keys; `trial_row` turns one into a `trials.csv` row (`TRIAL_COLUMNS`): the reward's terms spread into
 their own columns, the decisions as JSON text, and `wall_s` from suggestion to completion. `stage`
 says whether the child was trained stand-alone (`standalone`) or scored on the one-shot supernet's
-shared weights (`one_shot`).
+shared weights (`one_shot`). A record with status `cached` was not trained: its arch had been
+trained before and its accuracy and reward are that child's (`reason` names it).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ class TrialRecord(TypedDict, total=False):
     index: int
     trial_id: str | None
     stage: str
-    status: str  # pending, ok, failed, error or invalid
+    status: str  # pending, ok, cached (an already trained arch, not trained again), failed, error or invalid
     reason: str | None
     arch: str
     choices: list[int]
@@ -40,6 +41,7 @@ class TrialRecord(TypedDict, total=False):
 
 
 STAGES = ("standalone", "one_shot")
+CACHED = "cached"  # the status of a proposal of an already trained arch, completed from that child's record
 ALGORITHM_FIELDS = ("log_prob", "entropy", "policy_updates", "parent")
 # column of trials.csv -> key of the child's reward terms (`search.rewards.Reward`)
 REWARD_TERM_COLUMNS = {"reward_kind": "kind", "target_ms": "target_ms", "latency_ratio": "ratio",

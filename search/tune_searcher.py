@@ -11,6 +11,13 @@ arch's latency (from a `LatencyModel`, a callable `decoded arch -> ms`) into a r
 (exception, missing or non-finite metric, or a `failure` string in its last result) is recorded with
 its reason and then skipped or given reward 0, as configured. `best()` is the best by reward.
 
+A proposal of an arch already trained with success is not trained again (a real search would
+re-train the same child for nothing): it is completed at once from that child's record (status
+`cached`, the same accuracy and reward, `reason` naming the child) and the algorithm learns from it
+like from any other. `num_samples` counts trained children only, for every algorithm alike; after
+`MAX_REPEATS` proposals in a row of trained archs (a collapsed policy, a space smaller than the
+budget) the search ends early (`exhausted`).
+
 Every child's record holds its choices, latency, reward terms, status, times and the algorithm's
 fields (`search.trial_record.ALGORITHM_FIELDS`: the controller's log-probability, entropy and update count; evolution's
 parent), None where an algorithm has none: `suggested_at` / `completed_at` (driver clock),
@@ -45,14 +52,15 @@ from search.controller import Controller
 from search.policy import PolicyConfig, PolicyGradient
 from search.rewards import RewardFn
 from search.space import Decision
-from search.trial_record import ALGORITHM_FIELDS, TrialRecord
+from search.trial_record import ALGORITHM_FIELDS, CACHED, TrialRecord
 
 LatencyModel = Callable[[Any], float]
 FAILURE_TREATMENTS = ("skip", "zero")
-STATE_FORMAT = "hwnas-searcher/3"
+STATE_FORMAT = "hwnas-searcher/4"
 TIMINGS = ("sample_s", "latency_s", "update_s", "after_complete_s")
 CHILD_TIMES = ("started_at", "train_s")  # copied from a child's last result when present
 BATCH_SIZE = 10  # children per policy update (docs/controller_tuning.md)
+MAX_REPEATS = 1000  # proposals in a row of already trained archs before a search gives up
 
 
 class DiscreteSpace(Protocol):
@@ -75,6 +83,7 @@ class SpaceSearcher(Searcher):
     """Records, rewards, failure handling and resume, shared by every algorithm (see the module doc)."""
 
     algorithm: str  # the `search.algorithm` name; set by each subclass
+    reuse_trained = True  # complete proposals of already trained archs from their record (module doc)
 
     def __init__(self, space: DiscreteSpace, latency: LatencyModel, reward: RewardFn, num_samples: int,
                  seed: int = 0, budget: dict[str, Any] | None = None, metric: str = "accuracy",
@@ -93,7 +102,10 @@ class SpaceSearcher(Searcher):
         self.budget = dict(budget or {})
         self.on_failure = on_failure
         self.after_complete = after_complete
-        self.suggested = 0
+        self.proposed = 0  # records made, cached ones included: the next record's index
+        self.suggested = 0  # children handed out to train: what `num_samples` bounds
+        self.exhausted = False
+        self.trained: dict[str, int] = {}  # arch -> position in `trials` of its successfully trained child
         self.pending: dict[str, TrialRecord] = {}
         self.retry: list[TrialRecord] = []
         self.trials: list[TrialRecord] = []
@@ -127,10 +139,10 @@ class SpaceSearcher(Searcher):
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         if self.retry:
             record = self.retry.pop(0)
-        elif self.suggested >= self.num_samples:
-            return Searcher.FINISHED
         else:
-            record = self._new_record()
+            record = self._next_child()
+            if record is None:
+                return Searcher.FINISHED
         record["trial_id"] = trial_id
         record["suggested_at"] = time.time()
         self.pending[trial_id] = record
@@ -155,6 +167,11 @@ class SpaceSearcher(Searcher):
             terms = self.reward(float(accuracy), record["latency_ms"])
             record.update(status="ok", reason=None, accuracy=float(accuracy), reward=terms.value,
                           reward_terms=terms.as_dict())
+            self.trained.setdefault(record["arch"], len(self.trials))
+        self._record(record)
+
+    def _record(self, record: TrialRecord) -> None:
+        """Append a finished record, let the algorithm learn from it, call `after_complete`."""
         self.trials.append(record)
         start = time.perf_counter()
         self._learn(record)
@@ -172,7 +189,9 @@ class SpaceSearcher(Searcher):
             "decisions": [[d.name, len(d.choices)] for d in self.space.decisions],
             "num_samples": self.num_samples,
             "seed": self.seed,
+            "proposed": self.proposed,
             "suggested": self.suggested,
+            "exhausted": self.exhausted,
             "pending": self.pending,
             "retry": self.retry,
             "trials": self.trials,
@@ -196,8 +215,12 @@ class SpaceSearcher(Searcher):
             raise ValueError(f"{checkpoint_path}: saved for another search space (decisions differ); resume with "
                              f"the space the search started with")
         self.num_samples = max(self.num_samples, meta["num_samples"])
-        for key in ("seed", "suggested", "pending", "retry", "trials", "timings"):
+        for key in ("seed", "proposed", "suggested", "exhausted", "pending", "retry", "trials", "timings"):
             setattr(self, key, meta[key])
+        self.trained = {}
+        for position, t in enumerate(self.trials):
+            if t["status"] == "ok":
+                self.trained.setdefault(t["arch"], position)
         self._load_state(meta["state"], saved["tensors"])
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -213,8 +236,29 @@ class SpaceSearcher(Searcher):
         return best_by_reward(self.trials, k)
 
     def finished(self) -> bool:
-        """Whether every sample was suggested and completed."""
-        return self.suggested >= self.num_samples and not self.pending and not self.retry
+        """Whether every sample (or, if `exhausted`, every one proposed) was suggested and completed."""
+        return (self.suggested >= self.num_samples or self.exhausted) and not self.pending and not self.retry
+
+    def _next_child(self) -> TrialRecord | None:
+        """The next child to train, completing proposals of trained archs from their record on the way
+        (module doc); None when the budget is spent or the algorithm keeps proposing trained archs."""
+        for _ in range(MAX_REPEATS + 1):
+            if self.suggested >= self.num_samples or self.exhausted:
+                return None
+            record = self._new_record()
+            position = self.trained.get(record["arch"]) if self.reuse_trained else None
+            if position is None:
+                self.suggested += 1
+                return record
+            done = self.trials[position]
+            now = time.time()
+            record.update(status=CACHED, reason=f"same arch as child {done['index']}: not trained again",
+                          accuracy=done["accuracy"], reward=done["reward"], reward_terms=done["reward_terms"],
+                          trial_id=None, suggested_at=now, completed_at=now,
+                          **dict.fromkeys(("time_total_s", *CHILD_TIMES)))
+            self._record(record)
+        self.exhausted = True
+        return None
 
     def _new_record(self) -> TrialRecord:
         start = time.perf_counter()
@@ -224,8 +268,8 @@ class SpaceSearcher(Searcher):
         latency_ms = float(self.latency(arch))
         self.timings["sample_s"] += looked_up - start
         self.timings["latency_s"] += time.perf_counter() - looked_up
-        index = self.suggested
-        self.suggested += 1
+        index = self.proposed
+        self.proposed += 1
         return {
             "index": index,
             "stage": "standalone",

@@ -245,7 +245,8 @@ class SearchConfig(Strict):
     one_shot: OneShotSection = OneShotSection()
     controller: ControllerConfig = ControllerConfig()
     reward: RewardConfig
-    children: int = Field(16, ge=1, description="search budget: number of sampled children")
+    children: int = Field(16, ge=1, description="search budget: number of children trained (a proposal of an "
+                          "already trained arch is completed from its record, not trained again, and not counted)")
     child_training: TrainingConfig = TrainingConfig(epochs=2)
     failed_child: Literal["skip", "zero"] = Field("skip", description="a failed child is skipped or scored 0")
 

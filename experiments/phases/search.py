@@ -39,7 +39,7 @@ from search.rewards import RewardFn, make_reward
 from search.searchers.fixed import FixedSearcher
 from search.searchers.registry import make_searcher
 from search.space import SearchSpace
-from search.trial_record import TRIAL_COLUMNS, TrialRecord, trial_row
+from search.trial_record import CACHED, TRIAL_COLUMNS, TrialRecord, trial_row
 from search.tune_searcher import LatencyModel, SpaceSearcher
 
 TOP_K = 5
@@ -138,7 +138,8 @@ def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel
 
     def after_child(s: SpaceSearcher) -> None:  # Tune pickles the searcher: no console in this closure
         checkpoint(run, s, one_shot)
-        current().child_done(s.trials[-1], s.trials)
+        if s.trials[-1]["status"] != CACHED:  # a proposal of a trained arch: no child, no console line
+            current().child_done(s.trials[-1], s.trials)
 
     if cfg.search.strategy == "one_shot":
         reward = make_reward_of(cfg, target_ms)
@@ -152,20 +153,23 @@ def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel
     attempt = 0
     if resume and state.is_file():
         searcher.restore(str(state))
+        trained = sum(t["status"] != CACHED for t in searcher.trials)
         attempt = len(list(run.path(layout.RAY_DIR).glob("search-*")))
         if searcher.finished():
-            log(f"search: finished in an earlier attempt ({len(searcher.trials)} children); nothing to train")
+            log(f"search: finished in an earlier attempt ({trained} children); nothing to train")
         else:
-            log(f"search: resumed with {len(searcher.trials)} children done, {searcher.requeue_pending()} "
+            log(f"search: resumed with {trained} children done, {searcher.requeue_pending()} "
                 f"re-issued, {searcher.num_samples - searcher.suggested} still to sample")
     if not searcher.finished():
-        current().search_started(searcher.num_samples, len(searcher.trials))
+        current().search_started(searcher.num_samples, sum(t["status"] != CACHED for t in searcher.trials))
         tune_children(cfg, run, data, searcher, attempt)
         current().search_finished()
     top = write_results(run, searcher, one_shot)
     done = sum(t["status"] == "ok" for t in searcher.trials)
+    cached = sum(t["status"] == CACHED for t in searcher.trials)
     spent = searcher.timings
-    log(f"search: {len(searcher.trials)} children ({done} ok); best {top[0]['arch'] if top else 'none'}; "
+    log(f"search: {len(searcher.trials) - cached} children ({done} ok), {cached} proposals of trained archs not "
+        f"trained again{' (the algorithm proposed only trained archs: ended early)' if searcher.exhausted else ''}; best {top[0]['arch'] if top else 'none'}; "
         f"wrote {run.path(layout.TRIALS)}, {run.path(layout.TOPK)}, {run.path(layout.BEST_ARCH)}")
     log(f"search: driver seconds in the searcher: sampling {spent['sample_s']:.2f}, latency {spent['latency_s']:.2f}, "
         f"policy updates {spent['update_s']:.2f}, checkpoints {spent['after_complete_s']:.2f}")

@@ -15,6 +15,7 @@ class FixedSearcher(SpaceSearcher):
     """Hands out `choices[0]`, `choices[1]`, ... and learns nothing."""
 
     algorithm = "fixed"
+    reuse_trained = False  # train exactly the given list, one child per vector
 
     def __init__(self, *args: Any, choices: Sequence[Sequence[int]], **kwargs: Any) -> None:
         """The arguments of `SpaceSearcher` (`num_samples` must equal len(choices)), then the vectors."""

@@ -58,7 +58,7 @@ class TPESearcher(SpaceSearcher):
             self.optuna.on_trial_complete(key, {METRIC: reward})
 
     def _propose(self) -> tuple[list[int], dict[str, Any]]:
-        key = str(self.suggested)  # the record's index: a re-issued child keeps its Optuna trial
+        key = str(self.proposed)  # the record's index: a re-issued child keeps its Optuna trial
         self.events.append(["ask", key])
         return self._ask(key), {}
 

@@ -11,7 +11,9 @@ from search.nasbench201 import Cell, NasBench201Space
 from search.rewards import make_reward
 from search.searchers import ALGORITHMS, make_searcher
 from search.searchers.evolution import EvolutionSearcher
-from search.trial_record import TrialRecord
+from search.space import Decision
+from search.trial_record import CACHED, TrialRecord
+from search import tune_searcher
 from search.tune_searcher import SpaceSearcher
 
 SPACE = NasBench201Space()
@@ -42,6 +44,11 @@ def drive(searcher: SpaceSearcher, ids: list[str], fail: tuple[str, ...] = ()) -
         else:
             searcher.on_trial_complete(trial_id, {"accuracy": accuracy(config)})
     return configs
+
+
+def trained(searcher: SpaceSearcher) -> int:
+    """Children trained (records that are not a proposal of an already trained arch)."""
+    return sum(t["status"] != CACHED for t in searcher.trials)
 
 
 def one_at_a_time(searcher: SpaceSearcher, n: int, start: int = 0) -> list[dict]:
@@ -75,7 +82,7 @@ def test_a_shorter_search_is_the_start_of_a_longer_one(algorithm: str) -> None:
     short, long = build(algorithm, num_samples=8), build(algorithm, num_samples=16)
     one_at_a_time(short, 8)
     one_at_a_time(long, 16)
-    assert [t["arch"] for t in short.trials] == [t["arch"] for t in long.trials[:8]]
+    assert [t["arch"] for t in short.trials] == [t["arch"] for t in long.trials[:len(short.trials)]]
 
 
 @pytest.mark.parametrize("algorithm", OTHERS)
@@ -92,7 +99,7 @@ def test_save_restore_resumes_exactly(algorithm: str, tmp_path) -> None:
 
     second = build(algorithm)
     second.restore(str(path))
-    assert len(second.trials) == 6 and set(second.pending) == {"t6"} and second.suggested == 7
+    assert trained(second) == 6 and set(second.pending) == {"t6"} and second.suggested == 7
     second.on_trial_complete("t6", {"accuracy": 0.5})
     assert one_at_a_time(second, 5, start=7) == expected  # same RNG, population or Optuna study
 
@@ -128,7 +135,7 @@ def test_failed_children_are_recorded_and_treated(algorithm: str, treatment: str
     assert [r["status"] for r in failed] == ["error", "invalid", "failed"]
     assert all(r["reward"] == reward for r in failed)
     one_at_a_time(searcher, 8, start=4)  # the search goes on after failures
-    assert len(searcher.trials) == 12 and searcher.best()[0]["status"] == "ok"
+    assert trained(searcher) == 12 and searcher.best()[0]["status"] == "ok"
     if algorithm == "evolution":
         members = [searcher.trials[i]["reward"] for i in searcher.population]
         assert (None not in members) and (treatment == "skip" or len(members) == 4)
@@ -146,7 +153,8 @@ def test_evolution_mutates_one_decision_of_a_tournament_winner_and_ages_the_popu
         parent = by_index[child["parent"]]
         assert sum(a != b for a, b in zip(child["choices"], parent["choices"])) == 1
         assert child["index"] - 6 <= child["parent"] < child["index"]  # from the last `population` children
-    assert searcher.population == list(range(54, 60))  # the oldest left, the newest six remain
+    last = len(searcher.trials)  # every record joins, a repeat of a trained arch too (with that child's reward)
+    assert searcher.population == list(range(last - 6, last))  # the oldest left, the newest six remain
     rewards = [t["reward"] for t in searcher.trials]
     assert np.mean(rewards[-20:]) > np.mean(rewards[:6])  # selection climbs the synthetic signal
 
@@ -162,3 +170,36 @@ def test_registry_builds_each_algorithm_and_rejects_mistakes() -> None:
         build("ppo", policy=PolicyConfig())
     with pytest.raises(ValueError, match="1 <= tournament <= population"):
         EvolutionSearcher(SPACE, latency, make_reward("mnasnet_hard", 2.0), 4, population=2, tournament=3)
+
+
+class TwoArchs:
+    """A space of two archs: any search of more than two children must propose trained ones."""
+
+    decisions = (Decision("op", ("a", "b")),)
+
+    def decode(self, choices: list[int]) -> Cell:
+        return Cell(("none", "skip_connect")[choices[0]:][:1] * 6)
+
+    def values(self, choices: list[int]) -> dict[str, object]:
+        return {"op": "ab"[choices[0]]}
+
+
+@pytest.mark.parametrize("algorithm", ["random", "reinforce"])
+def test_a_trained_arch_is_not_trained_again_but_learnt_from_and_costs_no_budget(algorithm: str, monkeypatch) -> None:
+    monkeypatch.setattr(tune_searcher, "MAX_REPEATS", 50)  # give up sooner than a real search does
+    searcher = make_searcher(algorithm, TwoArchs(), latency, make_reward("mnasnet_hard", 2.0), 5, seed=0,
+                             batch_size=2)
+    configs = []
+    while isinstance(config := searcher.suggest(f"t{len(configs)}"), dict):
+        configs.append(config)
+        searcher.on_trial_complete(f"t{len(configs) - 1}", {"accuracy": 0.5 + 0.1 * (config["decisions"]["op"] == "b")})
+    assert sorted(c["decisions"]["op"] for c in configs) == ["a", "b"]  # each arch trained once
+    assert searcher.exhausted and searcher.finished() and searcher.suggested == 2
+    cached = [t for t in searcher.trials if t["status"] == CACHED]
+    assert all(t["status"] == CACHED for t in searcher.trials[-50:])  # then it gave up
+    assert searcher.best()[0]["status"] == "ok"
+    first = {t["arch"]: t for t in searcher.trials if t["status"] == "ok"}
+    assert all(t["reward"] == first[t["arch"]]["reward"] and str(first[t["arch"]]["index"]) in t["reason"]
+               for t in cached)
+    if algorithm == "reinforce":  # the repeats' rewards still train the policy
+        assert searcher.policy.updates == len(searcher.trials) // 2
