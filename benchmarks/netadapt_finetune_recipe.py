@@ -205,6 +205,7 @@ def main() -> None:
     started = time.perf_counter()
     for recipe in recipes:
         rows += run_recipe(parent, nets, data, cfg, recipe, args.steps, seeds, None, "A")
+        atomic.write_text(args.out / "recipes.csv", pd.DataFrame(rows).to_csv(index=False))  # kept if stopped
         mean = statistics.mean(float(r["val_accuracy"]) for r in rows if r["recipe"] == recipe.name)
         print(f"  {recipe.name}: mean val accuracy {mean:.4f} ({time.perf_counter() - started:.0f} s)", flush=True)
     table = summary(rows, before)
