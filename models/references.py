@@ -49,11 +49,13 @@ SMALL_ROWS: tuple[Row, ...] = (
 )
 
 
-def from_rows(rows: tuple[Row, ...], hidden: int, width: float = 1.0, stem: int = 16) -> ArchSpec:
-    """Build a spec from paper-style rows; the head's last conv is 6x the last block's width."""
+def from_rows(rows: tuple[Row, ...], hidden: int, width: float = 1.0, stem: int = 16, scale_hidden: bool = False,
+              divisor: int = 8) -> ArchSpec:
+    """Build a spec from paper-style rows; the head's last conv is 6x the last block's width. The
+    hidden layer is scaled above width 1.0 only, as in the reference code, or always (`scale_hidden`)."""
 
     def scale(channels: int) -> int:
-        return make_divisible(channels * width, 8)
+        return make_divisible(channels * width, divisor)
 
     stem_spec = StemSpec(out=scale(stem), act="hs")
     blocks = []
@@ -62,7 +64,7 @@ def from_rows(rows: tuple[Row, ...], hidden: int, width: float = 1.0, stem: int 
         mid_c, out_c = scale(mid), scale(out)
         blocks.append(BlockSpec(kernel, mid_c, out_c, stride, se, act, residual=stride == 1 and cin == out_c))
         cin = out_c
-    head = HeadSpec(last=6 * cin, hidden=scale(hidden) if width > 1.0 else hidden, act="hs")
+    head = HeadSpec(last=6 * cin, hidden=scale(hidden) if width > 1.0 or scale_hidden else hidden, act="hs")
     return ArchSpec(stem=stem_spec, blocks=tuple(blocks), head=head)
 
 
@@ -84,6 +86,14 @@ def mobilenetv3(family: str, width: float = 1.0) -> ArchSpec:
     if not 0 < width <= 4:
         raise SpecError(f"width multiplier {width} outside (0, 4]; e.g. mobilenetv3-small-0.5")
     return from_rows(LARGE_ROWS, 1280, width) if family == "large" else from_rows(SMALL_ROWS, 1024, width)
+
+
+def width_multiplier(family: str, width: float, divisor: int = 8) -> ArchSpec:
+    """MobileNetV3 with every layer scaled by `width`, the head's hidden layer included (the plain
+    multiplier NetAdapt is compared with), each width rounded to the channel grid of `divisor`."""
+    mobilenetv3(family, width)  # the same checks of family and width
+    rows = LARGE_ROWS if family == "large" else SMALL_ROWS
+    return from_rows(rows, 1280 if family == "large" else 1024, width, scale_hidden=True, divisor=divisor)
 
 
 def resolve_arch(name_or_spec: str) -> ArchSpec:

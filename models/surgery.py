@@ -121,9 +121,11 @@ def _slice_linear(dst: nn.Module, src: nn.Module, out_idx: Index | None, in_idx:
 
 
 @torch.no_grad()
-def narrow(model: MobileNet, new: ArchSpec) -> MobileNet:
-    """A new model for the narrower spec `new`, carrying every surviving weight of `model`."""
-    keep = plan_channels(model, new)
+def narrow(model: MobileNet, new: ArchSpec, keep: dict[str, Index] | None = None) -> MobileNet:
+    """A new model for the narrower spec `new`, carrying every surviving weight of `model`; `keep`
+    (default: `plan_channels(model, new)`) maps another model's plan onto this one, e.g. to narrow a
+    model holding optimizer buffers in its parameters exactly like the weights they belong to."""
+    keep = plan_channels(model, new) if keep is None else keep
     old = model.spec
     dropout = model.head.dropout.p
     result = build_model(new, num_classes=model.num_classes, dropout=dropout)

@@ -19,6 +19,7 @@ from experiments.rundir.run_dir import RunDir
 from experiments.training.finetune import LocalJobs
 from latency.predict import MaddsLatency
 from models import ArchSpec
+from netadapt.loop import CONTROL
 
 SEED = ArchSpec.from_str(TINY_SEED)
 
@@ -104,6 +105,34 @@ def test_resume_refuses_another_seed(tmp_path: Path) -> None:
         run_netadapt(cfg, run, data, latency, other, weights, resume=True, log=lambda _: None, run_jobs=never)
     with pytest.raises(RunDirError, match="pass --resume"):
         run_netadapt(cfg, run, data, latency, SEED, weights, resume=False, log=lambda _: None, run_jobs=never)
+
+
+def test_a_really_diverging_proposal_is_recorded_failed_and_the_loop_goes_on(tmp_path: Path) -> None:
+    # iteration 0's first proposal is fine-tuned at lr 1e12 (a real TrainingDiverged, not a scripted
+    # failure); the control and the other proposals use the configured recipe
+    cfg, run, data, latency, weights = setup(tmp_path, netadapt={"target_ratio": 0.6})
+    short = finetune_recipe(cfg.train, cfg.netadapt.finetune_steps, cfg.netadapt.finetune_lr_scale)
+    sane = LocalJobs(data, short, cfg.data.augment, lambda _: None)
+    wild = LocalJobs(data, short.model_copy(update={"lr": 1e12}), cfg.data.augment, lambda _: None)
+    diverged: list[str] = []
+
+    def run_jobs(jobs):
+        for job in jobs:
+            if job.iteration == 0 and job.key != CONTROL and not diverged:
+                diverged.append(job.key)
+                yield from wild([job])
+            else:
+                yield from sane([job])
+
+    result = run_netadapt(cfg, run, data, latency, SEED, weights, resume=False, log=lambda _: None,
+                          run_jobs=run_jobs)
+    history = pd.read_csv(run.path("netadapt", "history.csv"))
+    bad = history[(history.iteration == 0) & (history.kind + history["index"].astype(str) == diverged[0])].iloc[0]
+    assert bad.failure.startswith("TrainingDiverged: loss is") and "lower the learning rate" in bad.failure
+    assert pd.isna(bad.val_accuracy) and not bad.chosen
+    first = history[history.iteration == 0]
+    assert first.chosen.sum() == 1 and (first.failure.isna()).sum() == len(first) - 1
+    assert result["status"] == "met" and result["iterations"] >= 2  # the loop went on past iteration 0
 
 
 @pytest.mark.ray

@@ -68,6 +68,8 @@ def test_netadapt_and_latency_numbers(tmp_path: Path) -> None:
     na = section(text, "## NetAdapt trajectory")
     assert "| 1 | 2.2000 | 0.6600 | block 1: 24 -> 16 | 3 |" in na
     assert "meets the target 2.300 ms" in na
+    # result.json: live 2.3 vs table 2.2 -> rel_error (2.3 - 2.2) / 2.2 = +4.5%, within 5%
+    assert "live median 2.300 ms vs table 2.200 ms, rel_error +4.5% (within the 5% goal)" in na
     # iteration 1, proposal k=1 (kept): cut 0.4 ms, accuracy 0.66 vs control 0.68; k=0 failed
     assert "| 1 | block 1 | 24 -> 16 | 0.4000 | 0.3000 | -0.0200 | yes |" in na
     assert "| 1 | block 0 | 24 -> 16 | 0.4500 | 0.3000 | failed: diverged |  |" in na
@@ -78,6 +80,16 @@ def test_netadapt_and_latency_numbers(tmp_path: Path) -> None:
     assert "| model.tflite | 2.2000 | 2.5000 | -12.0 |" in lat
     assert "| rand-0 | 1.0000 | 1.2000 | -16.7 |" in lat
     assert "5 pair(s)" in lat
+
+
+def test_a_live_check_off_the_table_is_called_so(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run")
+    write_json(run / "netadapt/result.json", {"status": "met", "iterations": 2, "target_ms": 2.3, "table_ms": 2.2,
+                                              "live_ms": 2.5, "rel_error": 0.3 / 2.2})
+    na = section(build_report(run).read_text(), "## NetAdapt trajectory")
+    # 2.5 vs 2.2: +13.6%, off by more than 5%; and above 1.05 x 2.3 = 2.415
+    assert "live median 2.500 ms vs table 2.200 ms, rel_error +13.6% (outside the 5% goal)" in na
+    assert "misses the target 2.300 ms" in na
 
 
 def test_model_card_has_arch_table_and_files(tmp_path: Path) -> None:

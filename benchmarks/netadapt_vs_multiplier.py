@@ -1,0 +1,255 @@
+"""NetAdapt's V3-Small against the plain V3-Small width multiplier at the same measured latency, on
+CIFAR-10 (issue 15 acceptance; the NetAdapt paper's claim is that NetAdapt comes out ahead).
+
+NetAdapt: `hwnas netadapt` shrinks a trained V3-Small to 0.7x its table latency (LiteRT, 1 thread,
+32 px), one run per seed (`--netadapt-run DIR` reuses finished runs, in seed order; missing ones
+are run into <out>/runs/). Multiplier: `models.references.width_multiplier("small", w)`, every
+layer scaled, head included, rounded to the grid of 8, with `w` chosen so its live latency
+matches the NetAdapt model's within 3%, both timed interleaved (`latency.predict.LiveLatency`:
+32 px, 1 thread, the same windows). It is trained from scratch with the same recipe (the run's
+`train` section) for the same total steps NetAdapt spent: seed training + every fine-tune of
+every iteration (control and proposals) + the final phase.
+
+Both are tested on the run's test split (CIFAR-10's first 1,000 official test images) and on the
+full 10,000-image test set (JPEG copy, `cifar10_test10k_jpeg.npz`; the tighter error bar).
+Phases: `train` (NetAdapt runs, then the multipliers already matched), `match` (quiet: live
+latency only), `all` (train NetAdapt, match, train the multipliers). Writes <out>/match.csv,
+<out>/results.csv and prints mean test accuracy +/- 95% interval (t) per method.
+Run on a quiet machine: .venv/bin/python benchmarks/netadapt_vs_multiplier.py --phase all
+Smoke: ... --phase all --seeds 1 --train-steps 4 --finetune-steps 2 --final-steps 2 --max-iterations 1
+  --seed-arch <a tiny arch> --widths 0.2,0.3 --min-time-s 0.3 (a tiny seed keeps the table fill short)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+from experiments.cli import main as hwnas
+from experiments.config.schema import Config, validate_config
+from experiments.data import load_data
+from experiments.data.types import DataBundle, Split
+from experiments.rundir import layout
+from experiments.training.arch import train_arch
+from experiments.training.loop import evaluate, make_loader
+from experiments.training.weights import load_trained, state_dict_cpu
+from latency.measure import BenchSettings
+from latency.predict import LiveLatency
+from models import ArchSpec, atomic
+from models.references import width_multiplier
+from netadapt.state import load_state
+
+DATA = Path("../shared/data/cifar10")
+RESOLUTION = 32
+TOLERANCE = 0.03  # the multiplier's live latency within 3% of NetAdapt's
+COARSE = ",".join(f"{w:.2f}" for w in np.arange(0.20, 1.0001, 0.05))
+
+
+def config(seed: int, out: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The NetAdapt run's config for `seed` (V3-Small seed trained with `train`, target 0.7x)."""
+    return {
+        "name": f"netadapt-cifar10-s{seed}", "seed": seed, "output_dir": str(out / "runs"),
+        "data": {"kind": "npz", "path": str((DATA / "cifar10.npz").resolve()), "resolution": RESOLUTION,
+                 "val_fraction": 0.1, "augment": True},
+        "train": {"steps": args.train_steps, "batch_size": 128, "lr": 0.1, "warmup_steps": 0, "device": "auto"},
+        "netadapt": {"target_ratio": 0.7, "delta_ratio": 0.05, "delta_decay": 1.0, "finetune_steps": args.finetune_steps,
+                     "final": "long_finetune", "final_steps": args.final_steps, "selection": "mobilenetv3",
+                     "head_proposals": True, "max_iterations": args.max_iterations},
+        "latency": {"source": "auto", "backend": "litert", "threads": 1, "lazy_fill": True,
+                    "table": str(out / "netadapt-cifar10-table.json")},
+        "ray": {"num_cpus": args.cpus, "max_concurrent_trials": args.cpus, "resources_per_trial": {"cpu": 1},
+                "include_dashboard": False},
+    }
+
+
+def netadapt_runs(args: argparse.Namespace) -> list[Path]:
+    """One run directory per seed: the given ones first, then <out>/runs/netadapt-cifar10-s<seed>."""
+    given = list(args.netadapt_run or [])
+    return [given[s] if s < len(given) else args.out / "runs" / f"netadapt-cifar10-s{s}" for s in range(args.seeds)]
+
+
+def run_netadapt(run: Path, seed: int, args: argparse.Namespace) -> None:
+    """`hwnas netadapt` into `run` unless its result.json exists (resumed when it was started)."""
+    if (run / layout.RESULT).is_file():
+        return
+    if run.parent != args.out / "runs":
+        sys.exit(f"{run} has no {layout.RESULT}: finish that run first (hwnas netadapt ... --resume)")
+    path = args.out / f"netadapt-cifar10-s{seed}.yaml"
+    atomic.write_yaml(path, config(seed, args.out, args))
+    resume = ["--resume"] if run.exists() else []
+    code = hwnas(["netadapt", str(path), "--seed-arch", args.seed_arch, *resume])
+    if not (run / layout.RESULT).is_file():
+        sys.exit(f"hwnas netadapt exited {code} without {run / layout.RESULT}")
+
+
+def total_steps(run: Path) -> int:
+    """Steps NetAdapt spent: seed training + every control and proposal fine-tune + the final phase."""
+    cfg = run_config(run)
+    assert cfg.netadapt is not None
+    state = load_state(run / layout.NETADAPT_STATE_FILE)
+    seed = json.loads((run / layout.SEED_METRICS).read_text()).get("steps")
+    if seed is None:
+        sys.exit(f"{run / layout.SEED_METRICS} has no 'steps' (the seed was given, not trained here): its "
+                 f"training steps are unknown; use a run whose seed hwnas trained")
+    finetunes = sum(len(it.proposals) + 1 for it in state.iterations)
+    final = json.loads((run / layout.FINAL_METRICS).read_text())["steps"]
+    return int(seed) + finetunes * cfg.netadapt.finetune_steps + int(final)
+
+
+def run_config(run: Path) -> Config:
+    return validate_config(yaml.safe_load((run / layout.CONFIG).read_text()), str(run / layout.CONFIG),
+                           check_files=False)
+
+
+def match(archs: list[ArchSpec], args: argparse.Namespace) -> pd.DataFrame:
+    """For each NetAdapt arch, the multiplier width whose live latency is closest, timed interleaved
+    with it: the `--widths` grid first, then, while off by more than 3%, every 0.01 between the two
+    grid widths whose latencies bracket NetAdapt's (none when NetAdapt is outside the grid's range)."""
+    rows = []
+    for na_arch in dict.fromkeys(archs):
+        widths, timed = args.widths, {}
+        while widths:
+            live = LiveLatency(RESOLUTION, BenchSettings(threads=1), num_classes=10,
+                               warmup_s=min(1.0, args.min_time_s / 3), min_time_s=args.min_time_s)
+            specs = {w: width_multiplier("small", w) for w in widths}
+            results = live.measure_many([na_arch, *specs.values()])
+            na_ms = results[0].median_ms
+            timed |= {w: (spec, r.median_ms, na_ms) for (w, spec), r in zip(specs.items(), results[1:])}
+            rel = {w: ms / na - 1 for w, (_, ms, na) in timed.items()}  # against NetAdapt timed beside it
+            best = min(rel, key=lambda w: abs(rel[w]))
+            print(f"match: {len(specs)} widths against NetAdapt's {na_ms:.4f} ms; best {best} ({rel[best]:+.1%})")
+            faster = [w for w in rel if rel[w] <= 0]
+            slower = [w for w in rel if rel[w] > 0]
+            widths = []
+            if abs(rel[best]) > TOLERANCE and faster and slower:
+                low, high = sorted((max(faster), min(slower)))
+                widths = [w / 100 for w in range(round(low * 100) + 1, round(high * 100)) if w / 100 not in timed]
+        spec, ms, na_ms = timed[best]
+        rows.append({"netadapt_arch": na_arch.to_str(), "netadapt_ms": na_ms, "width": best,
+                     "multiplier_arch": spec.to_str(), "multiplier_ms": ms, "rel": rel[best],
+                     "within_3pct": abs(rel[best]) <= TOLERANCE})
+    return pd.DataFrame(rows)
+
+
+def test10k(data: DataBundle) -> DataBundle:
+    """`data` with the full 10,000-image official test set (JPEG copy) as its test split."""
+    with np.load(DATA / "cifar10_test10k_jpeg.npz", allow_pickle=False) as archive:
+        split = Split(archive["x_test"], archive["y_test"].astype(np.int64))
+    return replace(data, test=split)
+
+
+def train_multiplier(run: Path, seed: int, width: float, out: Path) -> dict[str, Any]:
+    """The matched multiplier trained from scratch with the run's recipe for NetAdapt's total steps."""
+    target = out / f"multiplier-s{seed}"
+    if (target / layout.METRICS).is_file():
+        return json.loads((target / layout.METRICS).read_text())
+    cfg = run_config(run)
+    data = load_data(cfg.data, cfg.seed)
+    spec = width_multiplier("small", width)
+    steps = total_steps(run)
+    model, metrics = train_arch(spec, data, cfg.train, seed=cfg.seed, augment=cfg.data.augment, steps=steps,
+                                desc=f"multiplier {width} seed {seed}")
+    metrics |= {"width": width, "test10k_accuracy": evaluate(model, make_loader(test10k(data), "test", cfg.train)).accuracy}
+    atomic.save_torch(target / layout.WEIGHTS, state_dict_cpu(model))
+    atomic.write_json(target / layout.METRICS, metrics)
+    return metrics
+
+
+def netadapt_result(run: Path) -> dict[str, Any]:
+    """NetAdapt's final model: its test accuracy as the run measured it, and on the 10k test set."""
+    cfg = run_config(run)
+    result = json.loads((run / layout.RESULT).read_text())
+    data = load_data(cfg.data, cfg.seed)
+    model = load_trained(ArchSpec.from_str(result["final_arch"]), run / layout.FINAL_WEIGHTS, data.num_classes)
+    return {"arch": result["final_arch"], "test_accuracy": result["test_accuracy"], "steps": total_steps(run),
+            "test10k_accuracy": evaluate(model, make_loader(test10k(data), "test", cfg.train)).accuracy,
+            "live_ms": result["live_ms"], "status": result["status"], "iterations": result["iterations"]}
+
+
+def interval(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95% t interval (nan for a single value)."""
+    mean = statistics.mean(values)
+    if len(values) < 2:
+        return mean, float("nan")
+    return mean, float(stats.t.ppf(0.975, len(values) - 1) * statistics.stdev(values) / len(values) ** 0.5)
+
+
+def report(rows: pd.DataFrame, matched: pd.DataFrame) -> None:
+    print("\nmethod      seeds  test acc (10k JPEG)   test acc (1k)        live ms  steps")
+    means = {}
+    for method, group in rows.groupby("method", sort=False):
+        m10, h10 = interval(group.test10k_accuracy.tolist())
+        m1, h1 = interval(group.test_accuracy.tolist())
+        means[method] = group.test10k_accuracy.tolist()
+        print(f"{method:<11} {len(group):>5}  {m10:.4f} +/- {h10:.4f}     {m1:.4f} +/- {h1:.4f}   "
+              f"{group.live_ms.mean():7.4f}  {int(group.steps.mean())}")
+    print("latency match:\n" + matched[["width", "netadapt_ms", "multiplier_ms", "rel", "within_3pct"]].to_string(index=False))
+    if {"netadapt", "multiplier"} <= set(means) and len(means["netadapt"]) == len(means["multiplier"]):
+        diff, half = interval([a - b for a, b in zip(means["netadapt"], means["multiplier"])])
+        ahead = "yes" if diff > 0 else "no"
+        print(f"NetAdapt ahead on mean test accuracy (10k): {ahead}, by {diff:+.4f} +/- {half:.4f} (paired by seed)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--phase", choices=("match", "train", "all"), default="all")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench/netadapt-vs-multiplier"))
+    parser.add_argument("--netadapt-run", type=Path, action="append", help="a finished `hwnas netadapt` run on "
+                        "CIFAR-10 (V3-Small seed); repeat once per seed, in seed order")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--train-steps", type=int, default=8000, help="NetAdapt's seed training (~23 epochs)")
+    parser.add_argument("--finetune-steps", type=int, default=200)
+    parser.add_argument("--final-steps", type=int, default=4000)
+    parser.add_argument("--max-iterations", type=int, default=50)
+    parser.add_argument("--cpus", type=int, default=2, help="Ray CPUs for NetAdapt's proposals")
+    parser.add_argument("--seed-arch", default="mobilenetv3-small", help="NetAdapt's seed (smoke tests: a tiny one)")
+    parser.add_argument("--widths", type=lambda text: [float(w) for w in text.split(",")], default=COARSE,
+                        help="multiplier widths timed first (then 0.01 steps around the best while off by >3%%)")
+    parser.add_argument("--min-time-s", type=float, default=3.0, help="live timing per arch (seconds)")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs = netadapt_runs(args)
+    if args.phase in ("train", "all"):
+        for seed, run in enumerate(runs):
+            run_netadapt(run, seed, args)
+    match_path = args.out / "match.csv"
+    if args.phase in ("match", "all"):
+        missing = [str(r) for r in runs if not (r / layout.RESULT).is_file()]
+        if missing:
+            sys.exit(f"no finished NetAdapt run in {missing}: run --phase train first")
+        archs = [ArchSpec.from_str(json.loads((r / layout.RESULT).read_text())["final_arch"]) for r in runs]
+        atomic.write_text(match_path, match(archs, args).to_csv(index=False))
+    if not match_path.is_file():
+        print(f"{match_path} not written yet: run --phase match (quiet machine), then --phase train again")
+        return
+    matched = pd.read_csv(match_path).set_index("netadapt_arch", drop=False)
+    if args.phase == "match":
+        print(matched.to_string(index=False))
+        return
+    rows = []
+    for seed, run in enumerate(runs):
+        na = netadapt_result(run)
+        pair = matched.loc[na["arch"]]
+        rows.append({"method": "netadapt", "seed": seed, "width": float("nan"), **na,
+                     "live_ms": float(pair.netadapt_ms)})  # timed interleaved with the multiplier
+        mult = train_multiplier(run, seed, float(pair.width), args.out)
+        rows.append({"method": "multiplier", "seed": seed, "width": float(pair.width), "arch": mult["arch"],
+                     "test_accuracy": mult["test_accuracy"], "test10k_accuracy": mult["test10k_accuracy"],
+                     "steps": mult["steps"], "live_ms": float(pair.multiplier_ms)})
+    frame = pd.DataFrame(rows)
+    atomic.write_text(args.out / "results.csv", frame.to_csv(index=False))
+    report(frame, matched.reset_index(drop=True))
+
+
+if __name__ == "__main__":
+    main()
