@@ -18,6 +18,13 @@ parent), None where an algorithm has none: `suggested_at` / `completed_at` (driv
 seconds the searcher itself spends proposing, looking up latency, learning and in `after_complete`
 (the driver's checkpoints): the framework's share of the driver's time.
 
+Quiet pricing (`set_pricer`): when the latency model would have to time something for a proposal
+(a lookup table's missing entries, a live model not yet benchmarked), `suggest` holds the proposal
+back (returns None, so Tune asks again later) until no child of this search runs, then times the
+held proposals together with the algorithm's `_upcoming` ones (the controller's sampled batch) in
+one batch, and only then launches them: no latency is timed while a child trains. While it waits,
+up to `price_batch` proposals are held, so the batch covers the next children to run.
+
 `save` / `restore` write one file with `torch.save` and read it with `torch.load(weights_only=True)`:
 the bookkeeping and any JSON-able algorithm state are a JSON string inside it, tensors (the policy's
 state_dict) plain; nothing is pickled.
@@ -48,6 +55,16 @@ from search.space import Decision
 from search.trial_record import ALGORITHM_FIELDS, TrialRecord
 
 LatencyModel = Callable[[Any], float]
+
+
+class QuietPricer(Protocol):
+    """The timing side of a latency model: whether pricing an arch would time something, and the
+    batch timing itself (called only while no child of the search runs)."""
+
+    def needs_timing(self, arch: Any) -> bool: ...
+
+    def time_quietly(self, archs: Sequence[Any]) -> None: ...
+
 FAILURE_TREATMENTS = ("skip", "zero")
 STATE_FORMAT = "hwnas-searcher/3"
 TIMINGS = ("sample_s", "latency_s", "update_s", "after_complete_s")
@@ -98,6 +115,18 @@ class SpaceSearcher(Searcher):
         self.retry: list[TrialRecord] = []
         self.trials: list[TrialRecord] = []
         self.timings = dict.fromkeys(TIMINGS, 0.0)
+        self.queued: list[dict[str, Any]] = []  # proposals held back until their latency is timed quietly
+        self.pricer: QuietPricer | None = None
+        self.price_batch = 1
+
+    def set_pricer(self, pricer: QuietPricer | None, price_batch: int = 1) -> None:
+        """Time what `pricer` lacks only while no child runs, `price_batch` proposals at a time at least."""
+        self.pricer, self.price_batch = pricer, max(1, int(price_batch))
+
+    @property
+    def proposed(self) -> int:
+        """Proposals made so far: the suggested children and those held back for quiet pricing."""
+        return self.suggested + len(self.queued)
 
     # ---- what an algorithm provides ---------------------------------------------------------
     def _propose(self) -> tuple[list[int], dict[str, Any]]:
@@ -107,6 +136,10 @@ class SpaceSearcher(Searcher):
     def _learn(self, record: TrialRecord) -> None:
         """Take in a finished record (status set; reward None for a skipped failure)."""
         raise NotImplementedError
+
+    def _upcoming(self) -> list[Any]:
+        """Archs the algorithm will propose next whatever the results (priced in the same quiet batch)."""
+        return []
 
     def _state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The algorithm's state for `save`: (JSON-able part, tensors part)."""
@@ -130,7 +163,9 @@ class SpaceSearcher(Searcher):
         elif self.suggested >= self.num_samples:
             return Searcher.FINISHED
         else:
-            record = self._new_record()
+            record = self._next_record()
+            if record is None:
+                return None  # its latency is timed once no child runs; Tune asks again
         record["trial_id"] = trial_id
         record["suggested_at"] = time.time()
         self.pending[trial_id] = record
@@ -177,6 +212,7 @@ class SpaceSearcher(Searcher):
             "retry": self.retry,
             "trials": self.trials,
             "timings": self.timings,
+            "queued": self.queued,
             "state": state,
         }
         torch.save({"meta": json.dumps(meta, allow_nan=False), "tensors": tensors}, checkpoint_path)
@@ -198,6 +234,7 @@ class SpaceSearcher(Searcher):
         self.num_samples = max(self.num_samples, meta["num_samples"])
         for key in ("seed", "suggested", "pending", "retry", "trials", "timings"):
             setattr(self, key, meta[key])
+        self.queued = meta.get("queued", [])
         self._load_state(meta["state"], saved["tensors"])
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -216,14 +253,32 @@ class SpaceSearcher(Searcher):
         """Whether every sample was suggested and completed."""
         return self.suggested >= self.num_samples and not self.pending and not self.retry
 
-    def _new_record(self) -> TrialRecord:
+    def _queue_proposal(self) -> None:
         start = time.perf_counter()
         choices, fields = self._propose()
+        self.queued.append({"choices": [int(c) for c in choices], "fields": fields})
+        self.timings["sample_s"] += time.perf_counter() - start
+
+    def _next_record(self) -> TrialRecord | None:
+        """The next child's record, or None while its latency needs timing and a child runs."""
+        if not self.queued:
+            self._queue_proposal()
+        if self.pricer is not None and self.pricer.needs_timing(self.space.decode(self.queued[0]["choices"])):
+            if self.pending:
+                if len(self.queued) < min(self.price_batch, self.num_samples - self.suggested):
+                    self._queue_proposal()
+                return None
+            start = time.perf_counter()
+            self.pricer.time_quietly([self.space.decode(q["choices"]) for q in self.queued] + self._upcoming())
+            self.timings["latency_s"] += time.perf_counter() - start
+        proposal = self.queued.pop(0)
+        return self._new_record(proposal["choices"], proposal["fields"])
+
+    def _new_record(self, choices: list[int], fields: dict[str, Any]) -> TrialRecord:
+        start = time.perf_counter()
         arch = self.space.decode(choices)
-        looked_up = time.perf_counter()
         latency_ms = float(self.latency(arch))
-        self.timings["sample_s"] += looked_up - start
-        self.timings["latency_s"] += time.perf_counter() - looked_up
+        self.timings["latency_s"] += time.perf_counter() - start
         index = self.suggested
         self.suggested += 1
         return {
@@ -272,6 +327,9 @@ class ControllerSearcher(SpaceSearcher):
         return sample["choices"], {"log_prob": sample["log_prob"], "entropy": sample["entropy"],
                                    "policy_updates": self.policy.updates}
 
+    def _upcoming(self) -> list[Any]:
+        return [self.space.decode(d["choices"]) for d in self.drawn]
+
     def _learn(self, record: TrialRecord) -> None:
         if record["reward"] is not None:
             self.batch.append(len(self.trials) - 1)
@@ -283,6 +341,7 @@ class ControllerSearcher(SpaceSearcher):
         self.update_log.append({"update": self.policy.updates, "trials": len(self.trials), **stats})
         self.batch = []
         self.drawn = []  # from the policy before this update
+        self.queued = []  # held back for pricing: also from the policy before this update
 
     def _state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         state = {"batch_size": self.batch_size, "batch": self.batch, "drawn": self.drawn,

@@ -17,7 +17,7 @@ from latency_helpers import TINY_ARCH
 
 from experiments.config.errors import ConfigError
 from experiments.config.schema import load_config
-from experiments.rundir.latency_source import latency_model
+from experiments.rundir.latency_source import calibration_facts, calibration_set, latency_model
 from latency.adb_measure import AdbLiveLatency, Phone, phone_settings
 from latency.errors import LatencyError
 from latency.keys import arch_keys
@@ -37,6 +37,11 @@ def phone(tmp_path, monkeypatch):
 def _config(root, *overrides: str):
     return load_config(DEMO, ["latency.backend=adb", f"latency.adb_benchmark_binary={host_binary(root)}",
                               "latency.adb_cores=[6]", *overrides])
+
+
+def cfg_overrides(root, table) -> list[str]:
+    return ["latency.backend=adb", f"latency.adb_benchmark_binary={host_binary(root)}", "latency.adb_cores=[6]",
+            "latency.source=table", f"latency.table={table}"]
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
@@ -68,7 +73,8 @@ def _phone_table(path, fingerprint, keys) -> None:
 
 def test_table_source_fills_missing_keys_on_the_phone(phone, tmp_path) -> None:
     path = tmp_path / "phone.json"
-    cfg = _config(phone, "latency.source=table", f"latency.table={path}", "latency.lazy_fill=true")
+    cfg = _config(phone, "latency.source=table", f"latency.table={path}", "latency.lazy_fill=true",
+                  "latency.calibrate=false")
     fingerprint = _fingerprint(phone)
     keys = arch_keys(TINY_ARCH, 32, 10)
     _phone_table(path, fingerprint, keys[:-1])
@@ -84,6 +90,29 @@ def test_table_source_fills_missing_keys_on_the_phone(phone, tmp_path) -> None:
     assert len(entry.windows_ms) == 3 and entry.median_ms == pytest.approx(entry.windows_ms[0] - entry.floor_ms)
     assert ms == pytest.approx(0.5 * (len(keys) - 1) + entry.median_ms + saved.metadata["floor_ms"])
     assert ["push", str(phone / "benchmark_model"), "/data/local/tmp/benchmark_model"] in calls(phone)
+
+
+def test_a_run_calibrates_its_phone_table_on_whole_models_timed_on_the_phone(phone, tmp_path) -> None:
+    path = tmp_path / "phone.json"
+    cfg = _config(phone, "latency.source=table", f"latency.table={path}", "latency.runs=7")
+    specs = calibration_set(cfg.space, cfg.seed)
+    _phone_table(path, _fingerprint(phone), {k for s in specs for k in arch_keys(s, 32, 10)})
+    model = latency_model(cfg, DEMO, None, 10, log=lambda line: None)
+    assert isinstance(model, TableLatency) and model.calibration is not None
+    commands = bench_calls(phone)  # every piece was in the table: only whole models, 3 windows each, on the phone
+    assert len(commands) == 3 * len(specs) and all(c.startswith("taskset 40 ") and "--num_runs=7" in c
+                                                   for c in commands)
+    saved = LatencyTable.load(path).calibration["32"]
+    assert saved["archs"] == [s.to_str() for s in specs] and len(saved["measured_ms"]) == len(specs) >= 3
+    assert calibration_facts(model) == {"latency_calibrated": True, "calibration_archs": len(specs)}
+    assert model(specs[0]) == pytest.approx(model.calibration.apply(model.summed_ms(specs[0])))
+
+    again = latency_model(cfg, DEMO, None, 10, log=lambda line: None)  # the table's own calibration: reused
+    assert len(bench_calls(phone)) == len(commands) and again.calibration == model.calibration
+    trusted = latency_model(load_config(DEMO, [*cfg_overrides(phone, path), "latency.calibrate=false"]), DEMO, None,
+                            10, log=lambda line: None)
+    assert trusted.calibration is None and calibration_facts(trusted)["latency_calibrated"] is False
+    assert trusted(specs[0]) == pytest.approx(model.summed_ms(specs[0]))
 
 
 def test_another_phones_table_is_refused(phone, tmp_path) -> None:
