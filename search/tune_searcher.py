@@ -56,6 +56,12 @@ from search.trial_record import ALGORITHM_FIELDS, TrialRecord
 
 LatencyModel = Callable[[Any], float]
 
+FAILURE_TREATMENTS = ("skip", "zero")
+STATE_FORMAT = "hwnas-searcher/3"
+TIMINGS = ("sample_s", "latency_s", "update_s", "after_complete_s")
+CHILD_TIMES = ("started_at", "train_s")  # copied from a child's last result when present
+BATCH_SIZE = 10  # children per policy update (docs/controller_tuning.md)
+
 
 class QuietPricer(Protocol):
     """The timing side of a latency model: whether pricing an arch would time something, and the
@@ -64,12 +70,6 @@ class QuietPricer(Protocol):
     def needs_timing(self, arch: Any) -> bool: ...
 
     def time_quietly(self, archs: Sequence[Any]) -> None: ...
-
-FAILURE_TREATMENTS = ("skip", "zero")
-STATE_FORMAT = "hwnas-searcher/3"
-TIMINGS = ("sample_s", "latency_s", "update_s", "after_complete_s")
-CHILD_TIMES = ("started_at", "train_s")  # copied from a child's last result when present
-BATCH_SIZE = 10  # children per policy update (docs/controller_tuning.md)
 
 
 class DiscreteSpace(Protocol):

@@ -17,7 +17,11 @@ from latency_helpers import TINY_ARCH
 
 from experiments.config.errors import ConfigError
 from experiments.config.schema import load_config
-from experiments.rundir.latency_source import calibration_facts, calibration_set, latency_model
+from experiments.rundir.latency_source import (
+    calibration_facts,
+    calibration_set,
+    latency_model,
+)
 from latency.adb_measure import AdbLiveLatency, Phone, phone_settings
 from latency.errors import LatencyError
 from latency.keys import arch_keys
@@ -38,10 +42,6 @@ def _config(root, *overrides: str):
     return load_config(DEMO, ["latency.backend=adb", f"latency.adb_benchmark_binary={host_binary(root)}",
                               "latency.adb_cores=[6]", *overrides])
 
-
-def cfg_overrides(root, table) -> list[str]:
-    return ["latency.backend=adb", f"latency.adb_benchmark_binary={host_binary(root)}", "latency.adb_cores=[6]",
-            "latency.source=table", f"latency.table={table}"]
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
@@ -109,8 +109,8 @@ def test_a_run_calibrates_its_phone_table_on_whole_models_timed_on_the_phone(pho
 
     again = latency_model(cfg, DEMO, None, 10, log=lambda line: None)  # the table's own calibration: reused
     assert len(bench_calls(phone)) == len(commands) and again.calibration == model.calibration
-    trusted = latency_model(load_config(DEMO, [*cfg_overrides(phone, path), "latency.calibrate=false"]), DEMO, None,
-                            10, log=lambda line: None)
+    trusted = latency_model(_config(phone, "latency.source=table", f"latency.table={path}", "latency.calibrate=false"),
+                            DEMO, None, 10, log=lambda line: None)
     assert trusted.calibration is None and calibration_facts(trusted)["latency_calibrated"] is False
     assert trusted(specs[0]) == pytest.approx(model.summed_ms(specs[0]))
 

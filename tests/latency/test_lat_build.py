@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from latency_helpers import FAST, FLOOR_MS, TINY_ARCH, FakeMeasurer, FakeTimer
+
 from latency.build import CANARY_KEY, build_table
 from latency.keys import arch_keys, parse_key
 from latency.measure import PieceMeasurer

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT)]
 
-import experiments.rundir.latency_source as latency_source  # noqa: E402
+from experiments.rundir import latency_source  # noqa: E402
 from experiments.cli import main  # noqa: E402
 from latency.measure import PieceMeasurer  # noqa: E402
 from latency.stats import BenchResult  # noqa: E402

@@ -120,8 +120,8 @@ def test_hwnas_search_times_no_window_while_a_child_trains(tmp_path) -> None:
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     windows_log = tmp_path / "windows.jsonl"
     job = Path(__file__).with_name("quiet_search_job.py")
-    done = subprocess.run([sys.executable, str(job), str(path), str(windows_log)], capture_output=True, text=True,
-                          timeout=1800)  # a loaded 2-core machine: calibration conversions alone took minutes
+    done = subprocess.run([sys.executable, str(job), str(path), str(windows_log)], check=False,
+                          capture_output=True, text=True, timeout=1800)  # minutes on a loaded 2-core machine
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     run = tmp_path / "runs" / "quiet"
     trials = pd.read_csv(run / "trials.csv")
