@@ -29,8 +29,10 @@ from latency.predict import TableLatency
 from latency.stats import BenchResult
 from latency.table import LatencyTable
 from models import build_model
+from models.spec import ArchSpec
 
 DEMO = "experiments/configs/demo.yaml"
+TINY_CALIBRATION = ("stem_c8_hs-ir_k3_m16_c8_s2_re-head_c16_h32_hs", "stem_c8_hs-ir_k5_m24_c16_s2_hs-head_c16_h32_hs")
 
 
 @pytest.fixture
@@ -92,10 +94,14 @@ def test_table_source_fills_missing_keys_on_the_phone(phone, tmp_path) -> None:
     assert ["push", str(phone / "benchmark_model"), "/data/local/tmp/benchmark_model"] in calls(phone)
 
 
-def test_a_run_calibrates_its_phone_table_on_whole_models_timed_on_the_phone(phone, tmp_path) -> None:
+def test_a_run_calibrates_its_phone_table_on_whole_models_timed_on_the_phone(phone, tmp_path, monkeypatch) -> None:
+    import experiments.rundir.latency_source as source
+
     path = tmp_path / "phone.json"
     cfg = _config(phone, "latency.source=table", f"latency.table={path}", "latency.runs=7")
-    specs = calibration_set(cfg.space, cfg.seed)
+    assert len(calibration_set(cfg.space, cfg.seed)) == 5  # the demo space's seed arch and 4 random ones
+    specs = [TINY_ARCH, *(ArchSpec.from_str(a) for a in TINY_CALIBRATION)]  # tiny: whole-model conversions are slow
+    monkeypatch.setattr(source, "calibration_set", lambda space, seed: specs)
     _phone_table(path, _fingerprint(phone), {k for s in specs for k in arch_keys(s, 32, 10)})
     model = latency_model(cfg, DEMO, None, 10, log=lambda line: None)
     assert isinstance(model, TableLatency) and model.calibration is not None
