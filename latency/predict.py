@@ -84,6 +84,14 @@ class TableLatency:
         """`fill` with every key of `specs` (a search's batch of children, NetAdapt's proposals)."""
         return self.fill([k for spec in specs for k in self.keys(spec)], progress, workers)
 
+    def needs_timing(self, spec: ArchSpec) -> bool:
+        """Whether predicting `spec` would time missing entries (a search then prices it quietly)."""
+        return self.measurer is not None and bool(self.table.missing(self.keys(spec)))
+
+    def time_quietly(self, specs: Sequence[ArchSpec]) -> None:
+        """Time every missing entry of `specs` in one batch (the caller ensures nothing else computes)."""
+        self.fill_archs(specs)
+
     def calibrate(self, specs: Sequence[ArchSpec], live: LiveLatency, refit: bool = False) -> Calibration:
         """The table's calibration at this resolution, fitted from whole-model live runs of `specs`
         (timed together) unless the table has one and not `refit`; stored with the archs and used
@@ -167,6 +175,12 @@ class LiveLatency:
 
     def measure(self, spec: ArchSpec) -> BenchResult:
         return self.measure_many([spec])[0]
+
+    def needs_timing(self, spec: ArchSpec) -> bool:
+        return spec not in self.results
+
+    def time_quietly(self, specs: Sequence[ArchSpec]) -> None:
+        self.measure_many(specs)
 
     def __call__(self, spec: ArchSpec) -> float:
         return self.measure(spec).median_ms

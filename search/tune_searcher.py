@@ -25,6 +25,13 @@ parent), None where an algorithm has none: `suggested_at` / `completed_at` (driv
 seconds the searcher itself spends proposing, looking up latency, learning and in `after_complete`
 (the driver's checkpoints): the framework's share of the driver's time.
 
+Quiet pricing (`set_pricer`): when the latency model would have to time something for a proposal
+(a lookup table's missing entries, a live model not yet benchmarked), `suggest` holds the proposal
+back (returns None, so Tune asks again later) until no child of this search runs, then times the
+held proposals together with the algorithm's `_upcoming` ones (the controller's sampled batch) in
+one batch, and only then launches them: no latency is timed while a child trains. While it waits,
+up to `price_batch` proposals are held, so the batch covers the next children to run.
+
 `save` / `restore` write one file with `torch.save` and read it with `torch.load(weights_only=True)`:
 the bookkeeping and any JSON-able algorithm state are a JSON string inside it, tensors (the policy's
 state_dict) plain; nothing is pickled.
@@ -55,12 +62,22 @@ from search.space import Decision
 from search.trial_record import ALGORITHM_FIELDS, CACHED, TrialRecord
 
 LatencyModel = Callable[[Any], float]
+
 FAILURE_TREATMENTS = ("skip", "zero")
 STATE_FORMAT = "hwnas-searcher/4"
 TIMINGS = ("sample_s", "latency_s", "update_s", "after_complete_s")
 CHILD_TIMES = ("started_at", "train_s")  # copied from a child's last result when present
 BATCH_SIZE = 10  # children per policy update (docs/controller_tuning.md)
 MAX_REPEATS = 1000  # proposals in a row of already trained archs before a search gives up
+
+
+class QuietPricer(Protocol):
+    """The timing side of a latency model: whether pricing an arch would time something, and the
+    batch timing itself (called only while no child of the search runs)."""
+
+    def needs_timing(self, arch: Any) -> bool: ...
+
+    def time_quietly(self, archs: Sequence[Any]) -> None: ...
 
 
 class DiscreteSpace(Protocol):
@@ -110,6 +127,19 @@ class SpaceSearcher(Searcher):
         self.retry: list[TrialRecord] = []
         self.trials: list[TrialRecord] = []
         self.timings = dict.fromkeys(TIMINGS, 0.0)
+        self.queued: list[dict[str, Any]] = []  # proposals held back until their latency is timed quietly
+        self.pricer: QuietPricer | None = None
+        self.price_batch = 1
+
+    def set_pricer(self, pricer: QuietPricer | None, price_batch: int = 1) -> None:
+        """Time what `pricer` lacks only while no child runs, `price_batch` proposals at a time at least."""
+        self.pricer, self.price_batch = pricer, max(1, int(price_batch))
+
+    @property
+    def proposals_made(self) -> int:
+        """Proposals drawn from the algorithm so far: the records made and those held back for quiet
+        pricing (the next proposal's record index)."""
+        return self.proposed + len(self.queued)
 
     # ---- what an algorithm provides ---------------------------------------------------------
     def _propose(self) -> tuple[list[int], dict[str, Any]]:
@@ -119,6 +149,10 @@ class SpaceSearcher(Searcher):
     def _learn(self, record: TrialRecord) -> None:
         """Take in a finished record (status set; reward None for a skipped failure)."""
         raise NotImplementedError
+
+    def _upcoming(self) -> list[Any]:
+        """Archs the algorithm will propose next whatever the results (priced in the same quiet batch)."""
+        return []
 
     def _state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The algorithm's state for `save`: (JSON-able part, tensors part)."""
@@ -141,8 +175,8 @@ class SpaceSearcher(Searcher):
             record = self.retry.pop(0)
         else:
             record = self._next_child()
-            if record is None:
-                return Searcher.FINISHED
+            if record is None or isinstance(record, str):
+                return record  # None: its latency is timed once no child runs, Tune asks again; or FINISHED
         record["trial_id"] = trial_id
         record["suggested_at"] = time.time()
         self.pending[trial_id] = record
@@ -196,6 +230,7 @@ class SpaceSearcher(Searcher):
             "retry": self.retry,
             "trials": self.trials,
             "timings": self.timings,
+            "queued": self.queued,
             "state": state,
         }
         torch.save({"meta": json.dumps(meta, allow_nan=False), "tensors": tensors}, checkpoint_path)
@@ -221,6 +256,7 @@ class SpaceSearcher(Searcher):
         for position, t in enumerate(self.trials):
             if t["status"] == "ok":
                 self.trained.setdefault(t["arch"], position)
+        self.queued = meta["queued"]
         self._load_state(meta["state"], saved["tensors"])
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -239,14 +275,28 @@ class SpaceSearcher(Searcher):
         """Whether every sample (or, if `exhausted`, every one proposed) was suggested and completed."""
         return (self.suggested >= self.num_samples or self.exhausted) and not self.pending and not self.retry
 
-    def _next_child(self) -> TrialRecord | None:
-        """The next child to train, completing proposals of trained archs from their record on the way
-        (module doc); None when the budget is spent or the algorithm keeps proposing trained archs."""
+    def _next_child(self) -> TrialRecord | str | None:
+        """The next child to train; proposals of trained archs are completed from their record on the
+        way (module doc). None while the next child's latency needs timing and a child runs (quiet
+        pricing); `Searcher.FINISHED` when the budget is spent or the algorithm keeps proposing
+        trained archs."""
         for _ in range(MAX_REPEATS + 1):
             if self.suggested >= self.num_samples or self.exhausted:
-                return None
-            record = self._new_record()
-            position = self.trained.get(record["arch"]) if self.reuse_trained else None
+                return Searcher.FINISHED
+            if not self.queued:
+                self._queue_proposal()
+            arch = self.space.decode(self.queued[0]["choices"])
+            position = self.trained.get(arch.to_str()) if self.reuse_trained else None
+            if position is None and self.pricer is not None and self.pricer.needs_timing(arch):
+                if self.pending:
+                    if len(self.queued) < min(self.price_batch, self.num_samples - self.suggested):
+                        self._queue_proposal()
+                    return None
+                start = time.perf_counter()
+                self.pricer.time_quietly([self.space.decode(q["choices"]) for q in self.queued] + self._upcoming())
+                self.timings["latency_s"] += time.perf_counter() - start
+            proposal = self.queued.pop(0)
+            record = self._new_record(proposal["choices"], proposal["fields"])
             if position is None:
                 self.suggested += 1
                 return record
@@ -258,16 +308,19 @@ class SpaceSearcher(Searcher):
                           **dict.fromkeys(("time_total_s", *CHILD_TIMES)))
             self._record(record)
         self.exhausted = True
-        return None
+        return Searcher.FINISHED
 
-    def _new_record(self) -> TrialRecord:
+    def _queue_proposal(self) -> None:
         start = time.perf_counter()
         choices, fields = self._propose()
+        self.queued.append({"choices": [int(c) for c in choices], "fields": fields})
+        self.timings["sample_s"] += time.perf_counter() - start
+
+    def _new_record(self, choices: list[int], fields: dict[str, Any]) -> TrialRecord:
+        start = time.perf_counter()
         arch = self.space.decode(choices)
-        looked_up = time.perf_counter()
         latency_ms = float(self.latency(arch))
-        self.timings["sample_s"] += looked_up - start
-        self.timings["latency_s"] += time.perf_counter() - looked_up
+        self.timings["latency_s"] += time.perf_counter() - start
         index = self.proposed
         self.proposed += 1
         return {
@@ -316,6 +369,9 @@ class ControllerSearcher(SpaceSearcher):
         return sample["choices"], {"log_prob": sample["log_prob"], "entropy": sample["entropy"],
                                    "policy_updates": self.policy.updates}
 
+    def _upcoming(self) -> list[Any]:
+        return [self.space.decode(d["choices"]) for d in self.drawn]
+
     def _learn(self, record: TrialRecord) -> None:
         if record["reward"] is not None:
             self.batch.append(len(self.trials) - 1)
@@ -327,6 +383,7 @@ class ControllerSearcher(SpaceSearcher):
         self.update_log.append({"update": self.policy.updates, "trials": len(self.trials), **stats})
         self.batch = []
         self.drawn = []  # from the policy before this update
+        self.queued = []  # held back for pricing: also from the policy before this update
 
     def _state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         state = {"batch_size": self.batch_size, "batch": self.batch, "drawn": self.drawn,

@@ -240,7 +240,7 @@ def validate_resolution(args: argparse.Namespace, phone: Phone | None, resolutio
     archs = [(n, s) for n, s in sampled_archs(args) if s.to_str() not in held_out]
     rng = np.random.default_rng(args.seed + 1)
     neighbours = [(a, narrower_neighbour(a, rng)) for _, a in archs]
-    neighbours = [(a, b) for a, b in neighbours if b is not None]
+    neighbours = [(a, b) for a, b in neighbours if b is not None and b.to_str() not in held_out]
     pair_of = dict(neighbours)
     # each neighbour right after its arch: their differing keys land in one round-robin chunk, timed side by side
     every = list(dict.fromkeys(s for _, a in archs for s in (a, pair_of.get(a)) if s is not None))

@@ -298,6 +298,9 @@ class LatencyConfig(Strict):
     table: Path | None = Field(None, description="lookup table (a JSON file, see `hwnas latency build`); created when lazy_fill is on")
     lazy_fill: bool = Field(True, description="measure and add missing table entries instead of failing")
     runs: int = Field(50, ge=1, description="whole-model live benchmarks: at least this many invokes")
+    calibrate: bool = Field(True, description="fit the table's calibration at the run's resolution from live "
+                            "runs of V3-S, V3-L and a few random archs when it has none (false: use the table's "
+                            "sums uncalibrated, e.g. a phone-measured table you trust)")
     dtype: Literal["float32", "int8"] = Field("float32", description="what is timed: float32 models, or int8 ones "
                                               "quantised as export.int8 does (the paper's Table 4 latencies)")
     adb_serial: str | None = Field(None, description="adb device serial (backend adb); null: the only phone "

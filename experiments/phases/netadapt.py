@@ -23,7 +23,7 @@ from experiments.console.monitor import current as current_console
 from experiments.console.netadapt_progress import ReportingJobs
 from experiments.data import DataBundle
 from experiments.rundir import layout
-from experiments.rundir.latency_source import configured_phone
+from experiments.rundir.latency_source import calibration_facts, configured_phone
 from experiments.rundir.run_dir import RunDir
 from experiments.training.arch import save_trained
 from experiments.training.loop import evaluate, make_loader, seed_everything, train
@@ -149,6 +149,7 @@ def run_netadapt(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyMod
         "val_accuracy": metrics["val_accuracy"],
         "test_accuracy": metrics["test_accuracy"],
         "seconds_this_session": time.perf_counter() - started,
+        **calibration_facts(latency),
     }
     run.write_json(layout.RESULT, result)
     log(f"netadapt: final {current.arch}: table {predicted:.4f} ms, live {live['median_ms']:.4f} ms "

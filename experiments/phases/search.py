@@ -5,7 +5,11 @@ the trials table (`trials.csv`) are written atomically, so a driver killed at an
 with `resume=True`: completed children are kept, unfinished ones are re-issued once with the same
 arch and seed, and the controller (weights, optimizer, baseline, RNG) continues where it stopped.
 Resuming a finished search trains nothing (Ray is not even touched) and returns the top rows.
-At the end: `topk.yaml` and `best/arch.yaml`.
+At the end: `topk.yaml`, `best/arch.yaml` and `search_result.json` (children, best arch, target, and
+whether latency was calibrated: `latency_calibrated`, `calibration_archs`).
+
+Latency is timed quietly: a table's missing entries (or a live model's benchmark) are timed in
+batches while no child trains (`SpaceSearcher.set_pricer`), never inside a running child's time.
 
 The reward's latency target is `search.reward.target_ms`, or `target_ratio` times the latency of
 the space's seed architecture, resolved once at the first start and kept in `reward_target.json`
@@ -32,7 +36,9 @@ from experiments.data.types import DataBundle
 from experiments.phases.one_shot import one_shot_stage
 from experiments.ray_jobs.search_trials import tune_children
 from experiments.rundir import layout
+from experiments.rundir.latency_source import calibration_facts
 from experiments.rundir.run_dir import RunDir
+from latency.predict import LiveLatency, TableLatency
 from models import atomic
 from models.spec import ArchSpec
 from search.rewards import RewardFn, make_reward
@@ -149,6 +155,8 @@ def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel
             budget=child_budget(cfg), on_failure=cfg.search.failed_child, after_complete=after_child)
     else:
         searcher = build_searcher(cfg, latency, target_ms, after_complete=after_child)
+    if isinstance(latency, (TableLatency, LiveLatency)):  # children priced in batches while none trains
+        searcher.set_pricer(latency, price_batch=cfg.ray.max_concurrent_trials)
     state = run.path(layout.CONTROLLER)
     attempt = 0
     if resume and state.is_file():
@@ -167,6 +175,9 @@ def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel
     top = write_results(run, searcher, one_shot)
     done = sum(t["status"] == "ok" for t in searcher.trials)
     cached = sum(t["status"] == CACHED for t in searcher.trials)
+    run.write_json(layout.SEARCH_RESULT, {"children": len(searcher.trials) - cached, "ok": done, "cached": cached,
+                                          "best_arch": top[0]["arch"] if top else None,
+                                          "target_ms": target_ms, **calibration_facts(latency)})
     spent = searcher.timings
     log(f"search: {len(searcher.trials) - cached} children ({done} ok), {cached} proposals of trained archs not "
         f"trained again{' (the algorithm proposed only trained archs: ended early)' if searcher.exhausted else ''}; best {top[0]['arch'] if top else 'none'}; "

@@ -36,6 +36,7 @@ CONTROLLER = "controller.pt"
 TOPK = "topk.yaml"
 BEST_DIR = "best"
 REWARD_TARGET = "reward_target.json"
+SEARCH_RESULT = "search_result.json"  # the finished search: children, best arch, latency calibration
 ONE_SHOT_DIR = "one_shot"  # the supernet search's checkpoints (search.strategy: one_shot)
 RAY_DIR = "ray"
 ONE_SHOT_UNIFORM = "one_shot_uniform.csv"  # uniform paths scored by the final supernet (the learning's baseline)

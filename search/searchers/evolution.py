@@ -44,7 +44,7 @@ class EvolutionSearcher(SpaceSearcher):
         self.population: list[int] = []  # positions in `trials`, oldest first
 
     def _propose(self) -> tuple[list[int], dict[str, Any]]:
-        if self.suggested < self.population_size or not self.population:
+        if self.proposals_made < self.population_size or not self.population:
             return uniform_choices(self.rng, self.sizes), {}
         drawn = self.rng.choice(len(self.population), size=min(self.tournament, len(self.population)), replace=False)
         members = [self.trials[self.population[int(i)]] for i in sorted(drawn)]

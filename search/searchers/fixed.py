@@ -25,10 +25,13 @@ class FixedSearcher(SpaceSearcher):
         self.choices = [[int(c) for c in vector] for vector in choices]
 
     def _propose(self) -> tuple[list[int], dict[str, Any]]:
-        return list(self.choices[self.suggested]), {}
+        return list(self.choices[self.proposals_made]), {}
 
     def _learn(self, record: TrialRecord) -> None:
         """A fixed list learns nothing."""
+
+    def _upcoming(self) -> list[Any]:
+        return [self.space.decode(c) for c in self.choices[self.proposals_made:]]
 
     def _state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         return {"choices": self.choices}, {}

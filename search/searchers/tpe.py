@@ -58,7 +58,7 @@ class TPESearcher(SpaceSearcher):
             self.optuna.on_trial_complete(key, {METRIC: reward})
 
     def _propose(self) -> tuple[list[int], dict[str, Any]]:
-        key = str(self.proposed)  # the record's index: a re-issued child keeps its Optuna trial
+        key = str(self.proposals_made)  # the record's index: a re-issued child keeps its Optuna trial
         self.events.append(["ask", key])
         return self._ask(key), {}
 
@@ -75,6 +75,7 @@ class TPESearcher(SpaceSearcher):
             raise ValueError(f"checkpoint tpe startup_trials {state['startup_trials']} differs from the configured "
                              f"{self.startup_trials}; resume with the settings the search started with")
         recorded = {str(r["index"]): r["choices"] for r in [*self.trials, *self.pending.values(), *self.retry]}
+        recorded.update({str(self.proposed + i): q["choices"] for i, q in enumerate(self.queued)})
         self.optuna = self._fresh_study()
         for event in state["events"]:
             if event[0] == "ask":

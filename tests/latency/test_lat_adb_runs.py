@@ -17,7 +17,11 @@ from latency_helpers import TINY_ARCH
 
 from experiments.config.errors import ConfigError
 from experiments.config.schema import load_config
-from experiments.rundir.latency_source import latency_model
+from experiments.rundir.latency_source import (
+    calibration_facts,
+    calibration_set,
+    latency_model,
+)
 from latency.adb_measure import AdbLiveLatency, Phone, phone_settings
 from latency.errors import LatencyError
 from latency.keys import arch_keys
@@ -25,8 +29,10 @@ from latency.predict import TableLatency
 from latency.stats import BenchResult
 from latency.table import LatencyTable
 from models import build_model
+from models.spec import ArchSpec
 
 DEMO = "experiments/configs/demo.yaml"
+TINY_CALIBRATION = ("stem_c8_hs-ir_k3_m16_c8_s2_re-head_c16_h32_hs", "stem_c8_hs-ir_k5_m24_c16_s2_hs-head_c16_h32_hs")
 
 
 @pytest.fixture
@@ -37,6 +43,7 @@ def phone(tmp_path, monkeypatch):
 def _config(root, *overrides: str):
     return load_config(DEMO, ["latency.backend=adb", f"latency.adb_benchmark_binary={host_binary(root)}",
                               "latency.adb_cores=[6]", *overrides])
+
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
@@ -68,7 +75,8 @@ def _phone_table(path, fingerprint, keys) -> None:
 
 def test_table_source_fills_missing_keys_on_the_phone(phone, tmp_path) -> None:
     path = tmp_path / "phone.json"
-    cfg = _config(phone, "latency.source=table", f"latency.table={path}", "latency.lazy_fill=true")
+    cfg = _config(phone, "latency.source=table", f"latency.table={path}", "latency.lazy_fill=true",
+                  "latency.calibrate=false")
     fingerprint = _fingerprint(phone)
     keys = arch_keys(TINY_ARCH, 32, 10)
     _phone_table(path, fingerprint, keys[:-1])
@@ -84,6 +92,33 @@ def test_table_source_fills_missing_keys_on_the_phone(phone, tmp_path) -> None:
     assert len(entry.windows_ms) == 3 and entry.median_ms == pytest.approx(entry.windows_ms[0] - entry.floor_ms)
     assert ms == pytest.approx(0.5 * (len(keys) - 1) + entry.median_ms + saved.metadata["floor_ms"])
     assert ["push", str(phone / "benchmark_model"), "/data/local/tmp/benchmark_model"] in calls(phone)
+
+
+def test_a_run_calibrates_its_phone_table_on_whole_models_timed_on_the_phone(phone, tmp_path, monkeypatch) -> None:
+    import experiments.rundir.latency_source as source
+
+    path = tmp_path / "phone.json"
+    cfg = _config(phone, "latency.source=table", f"latency.table={path}", "latency.runs=7")
+    assert len(calibration_set(cfg.space, cfg.seed)) == 5  # the demo space's seed arch and 4 random ones
+    specs = [TINY_ARCH, *(ArchSpec.from_str(a) for a in TINY_CALIBRATION)]  # tiny: whole-model conversions are slow
+    monkeypatch.setattr(source, "calibration_set", lambda space, seed: specs)
+    _phone_table(path, _fingerprint(phone), {k for s in specs for k in arch_keys(s, 32, 10)})
+    model = latency_model(cfg, DEMO, None, 10, log=lambda line: None)
+    assert isinstance(model, TableLatency) and model.calibration is not None
+    commands = bench_calls(phone)  # every piece was in the table: only whole models, 3 windows each, on the phone
+    assert len(commands) == 3 * len(specs) and all(c.startswith("taskset 40 ") and "--num_runs=7" in c
+                                                   for c in commands)
+    saved = LatencyTable.load(path).calibration["32"]
+    assert saved["archs"] == [s.to_str() for s in specs] and len(saved["measured_ms"]) == len(specs) >= 3
+    assert calibration_facts(model) == {"latency_calibrated": True, "calibration_archs": len(specs)}
+    assert model(specs[0]) == pytest.approx(model.calibration.apply(model.summed_ms(specs[0])))
+
+    again = latency_model(cfg, DEMO, None, 10, log=lambda line: None)  # the table's own calibration: reused
+    assert len(bench_calls(phone)) == len(commands) and again.calibration == model.calibration
+    trusted = latency_model(_config(phone, "latency.source=table", f"latency.table={path}", "latency.calibrate=false"),
+                            DEMO, None, 10, log=lambda line: None)
+    assert trusted.calibration is None and calibration_facts(trusted)["latency_calibrated"] is False
+    assert trusted(specs[0]) == pytest.approx(model.summed_ms(specs[0]))
 
 
 def test_another_phones_table_is_refused(phone, tmp_path) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from latency_helpers import FAST, FLOOR_MS, TINY_ARCH, FakeMeasurer, FakeTimer
-from latency.build import build_table
-from latency.keys import arch_keys
+
+from latency.build import CANARY_KEY, build_table
+from latency.keys import arch_keys, parse_key
 from latency.measure import PieceMeasurer
 from latency.pieces import arch_pieces
 from latency.stats import BenchResult
@@ -112,3 +112,42 @@ def test_a_later_fill_never_moves_an_earlier_prediction(tmp_path, device, random
     reloaded = LatencyTable.load(tmp_path / "t.json")
     assert measurer.floors == 2 and reloaded.metadata["floor_ms"] == pytest.approx(FLOOR_MS)
     assert TableLatency(reloaded, 64)(first) == before
+
+
+class SlowCanary(FakeMeasurer):
+    """The drift canary's windows take `canary_ms` (set by the test), the pieces as FakeMeasurer's;
+    counts the canary timings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.canary_ms, self.canary_windows = 0.2, 0
+
+    def timer(self, piece) -> FakeTimer:
+        if piece != parse_key(CANARY_KEY):
+            return super().timer(piece)
+        outer = self
+
+        class Canary(FakeTimer):
+            def window(self) -> BenchResult:
+                outer.canary_windows += 1
+                return FakeTimer(outer.canary_ms).window()
+
+        return Canary(self.canary_ms)
+
+
+def test_a_batch_whose_canary_drifted_is_retimed_then_flagged(tmp_path, device, random_archs, capsys) -> None:
+    table = LatencyTable.create(tmp_path / "t.json", device, 10, FAST.to_dict())
+    measurer = SlowCanary()
+    build_table(table, [(64, p) for p in arch_pieces(random_archs[0], 64, 10)], measurer, progress=False, chunk=500)
+    first = measurer.canary_windows
+    measurer.canary_ms = 0.21  # 5%: within the limit, timed once
+    build_table(table, [(64, p) for p in arch_pieces(random_archs[1], 64, 10)], measurer, progress=False, chunk=500)
+    steady = measurer.canary_windows - first
+    assert "warning" not in capsys.readouterr().err
+    measurer.canary_ms = 0.3  # 50% off the first batch: retimed once, still off, flagged
+    build_table(table, [(64, p) for p in arch_pieces(random_archs[2], 64, 10)], measurer, progress=False, chunk=500)
+    batches = LatencyTable.load(tmp_path / "t.json").metadata["batches"]
+    assert [b["drifted"] for b in batches] == [False, False, True]
+    assert batches[1]["canary_shift"] == pytest.approx(0.05) and batches[2]["canary_shift"] == pytest.approx(0.5)
+    assert measurer.canary_windows - first - steady == 2 * steady  # the drifted batch was timed twice
+    assert "drift canary of a batch" in capsys.readouterr().err

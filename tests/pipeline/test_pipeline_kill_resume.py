@@ -73,3 +73,5 @@ def test_kill_in_every_phase_then_resume(tmp_path: Path) -> None:
     assert references == Counter({"mobilenetv3-small-0.35": 1})
     result = json.loads((run / "netadapt" / "result.json").read_text())
     assert result["status"] == "met" and result["table_ms"] <= result["target_ms"]
+    calibrated = json.loads((tmp_path / "table.json").read_text())["calibration"]["32"]
+    assert result["latency_calibrated"] is True and result["calibration_archs"] == len(calibrated["archs"]) >= 3

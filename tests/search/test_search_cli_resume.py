@@ -3,8 +3,9 @@ children, resume with --resume, and every child is in the final trials table exa
 run with --resume on the finished search trains nothing.
 
 The children are real (Ray Tune trials training on the embedded data) and latency is the real
-LiteRT lookup table filled lazily (latency.source auto); a two-stage space keeps the number of
-table entries to measure small.
+LiteRT lookup table filled lazily (latency.source auto) and calibrated at the first start (the
+resumed run keeps that calibration); a two-stage space keeps the number of table entries to measure
+small. On a loaded 2-core machine the first start took over 420 s (calibration, quiet pricing).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def write_config(tmp_path: Path) -> Path:
     return path
 
 
-def hwnas_search(config: Path, *flags: str, kill_after: int | None = None, timeout: float = 420) -> tuple[int, str]:
+def hwnas_search(config: Path, *flags: str, kill_after: int | None = None, timeout: float = 900) -> tuple[int, str]:
     """Run `hwnas search CONFIG FLAGS`; with `kill_after`, SIGKILL it once trials.csv holds that many
     completed children. Returns (exit code or -9, output)."""
     log = config.parent / f"search-{len(list(config.parent.glob('search-*.log')))}.log"
