@@ -39,8 +39,11 @@ class TableLatency:
     """Predicts from a `LatencyTable`. `measurer` enables filling (None: missing is an error)."""
 
     def __init__(self, table: LatencyTable, resolution: int, measurer: PieceMeasurer | None = None,
-                 calibrated: bool = True) -> None:
+                 calibrated: bool = True, quiet_workers: int = 1) -> None:
+        """`quiet_workers`: conversion processes of a quiet batch (`time_quietly`): nothing else of
+        the run computes then, so a run gives it every core it has."""
         self.table = table
+        self.quiet_workers = max(1, quiet_workers)
         self.resolution = resolution
         self.num_classes = table.num_classes
         self.measurer = measurer
@@ -89,8 +92,9 @@ class TableLatency:
         return self.measurer is not None and bool(self.table.missing(self.keys(spec)))
 
     def time_quietly(self, specs: Sequence[ArchSpec]) -> None:
-        """Time every missing entry of `specs` in one batch (the caller ensures nothing else computes)."""
-        self.fill_archs(specs)
+        """Time every missing entry of `specs` in one batch (the caller ensures nothing else computes),
+        converting with `quiet_workers` processes first."""
+        self.fill_archs(specs, workers=self.quiet_workers)
 
     def calibrate(self, specs: Sequence[ArchSpec], live: LiveLatency, refit: bool = False) -> Calibration:
         """The table's calibration at this resolution, fitted from whole-model live runs of `specs`

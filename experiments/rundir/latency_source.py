@@ -14,6 +14,7 @@ table that has one reuses it. This happens when the model is made, before any of
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -76,7 +77,8 @@ def latency_model(cfg: Config, source: str, run: RunDir, num_classes: int,
     if len(table):  # fill an existing table with entries timed as its others were
         settings = BenchSettings.of_table(table.metadata.get("bench", {}), settings.threads, settings.xnnpack)
     measurer = measurer_for(phone, settings, table.metadata["num_classes"]) if lat.lazy_fill else None
-    model = TableLatency(table, resolution, measurer, calibrated=lat.calibrate)
+    cores = cfg.ray.num_cpus or os.cpu_count() or 1  # a quiet batch runs while nothing else of the run does
+    model = TableLatency(table, resolution, measurer, calibrated=lat.calibrate, quiet_workers=cores)
     if not lat.calibrate:
         log(f"latency: table {path} used uncalibrated (latency.calibrate: false)")
     elif model.calibration is not None:
@@ -84,7 +86,7 @@ def latency_model(cfg: Config, source: str, run: RunDir, num_classes: int,
     else:
         specs = calibration_set(cfg.space, cfg.seed)
         log(f"latency: calibrating table {path} at {resolution} px on {len(specs)} whole-model live runs")
-        model.fill_archs(specs)
+        model.time_quietly(specs)
         calib = model.calibrate(specs, live_for(phone, resolution, live_settings, table.num_classes))
         log(f"latency: ms = {calib.scale:.4f} * summed + {calib.offset_ms:.4f}; RMSPE {calib.rmspe_before:.1f}% -> "
             f"{calib.rmspe_after:.1f}% on {calib.samples} archs")

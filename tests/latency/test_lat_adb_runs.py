@@ -105,6 +105,7 @@ def test_a_run_calibrates_its_phone_table_on_whole_models_timed_on_the_phone(pho
     _phone_table(path, _fingerprint(phone), {k for s in specs for k in arch_keys(s, 32, 10)})
     model = latency_model(cfg, DEMO, None, 10, log=lambda line: None)
     assert isinstance(model, TableLatency) and model.calibration is not None
+    assert model.quiet_workers == cfg.ray.num_cpus == 2  # quiet batches convert on every core of the run
     commands = bench_calls(phone)  # every piece was in the table: only whole models, 3 windows each, on the phone
     assert len(commands) == 3 * len(specs) and all(c.startswith("taskset 40 ") and "--num_runs=7" in c
                                                    for c in commands)

@@ -151,3 +151,20 @@ def test_a_batch_whose_canary_drifted_is_retimed_then_flagged(tmp_path, device, 
     assert batches[1]["canary_shift"] == pytest.approx(0.05) and batches[2]["canary_shift"] == pytest.approx(0.5)
     assert measurer.canary_windows - first - steady == 2 * steady  # the drifted batch was timed twice
     assert "drift canary of a batch" in capsys.readouterr().err
+
+
+def test_a_quiet_batch_converts_with_the_quiet_workers(tmp_path, device, random_archs, monkeypatch) -> None:
+    import latency.predict as predict
+
+    seen: list[int] = []
+    real = predict.fill_table
+
+    def spy(*args, workers: int = 1, **kwargs):
+        seen.append(workers)
+        return real(*args, workers=1, **kwargs)  # the fake measurer converts nothing
+
+    monkeypatch.setattr(predict, "fill_table", spy)
+    table = LatencyTable.create(tmp_path / "t.json", device, 10, FAST.to_dict())
+    model = predict.TableLatency(table, 64, FakeMeasurer(), quiet_workers=3)
+    model.time_quietly(random_archs[:2])
+    assert seen == [3] and not table.missing(k for a in random_archs[:2] for k in model.keys(a))
