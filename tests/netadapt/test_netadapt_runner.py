@@ -136,6 +136,7 @@ def test_a_really_diverging_proposal_is_recorded_failed_and_the_loop_goes_on(tmp
     assert result["status"] == "met" and result["iterations"] >= 2  # the loop went on past iteration 0
 
 
+@pytest.mark.slow  # ~45 s: keeps `make test` within its ~10 minutes
 @pytest.mark.ray
 def test_ray_tasks_give_the_same_history_as_in_process_jobs(tmp_path: Path) -> None:
     from experiments.ray_jobs.runtime import RayRuntime
