@@ -15,21 +15,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from test_search_cli_resume import TINY_SPACE
 
 from search.rewards import make_reward
 from search.searchers.registry import ALGORITHMS, make_searcher
 from search.space import SearchSpace
 
 SPACE = Path(__file__).resolve().parents[2] / "experiments" / "configs" / "spaces" / "mnv3-small.yaml"
-TINY_SPACE = {
-    "stem": "stem_c16_hs",
-    "head": "head_c96_h128_hs",
-    "choices": {"kernel": [3, 5], "expand": [3, 6], "se": [False, True], "depth": [0, 1], "width": [1.0]},
-    "stages": [
-        {"out": 16, "depth": 1, "stride": 2, "act": "re", "kernel": 3, "expand": 3, "se": False},
-        {"out": 32, "depth": 1, "stride": 2, "act": "hs", "kernel": 3, "expand": 3, "se": False},
-    ],
-}
 
 
 class RecordingPricer:
