@@ -1,13 +1,13 @@
-"""Do blocks made by template rewriting time like blocks converted by litert-torch?
+"""Do blocks and heads made by template rewriting time like pieces converted by litert-torch?
 
-For N blocks drawn from the default space's layer variants (both resolutions; blocks with a 1x1
-output are always converted directly, so they are left out), converts each
-block directly and makes it from its structure's template, then times both in the same run,
+For N blocks and M heads (10 classes) drawn from the default space's layer variants (both
+resolutions; blocks with a 1x1 output are always converted directly, so they are left out),
+converts each piece directly and makes it from its structure's template, then times both in the same run,
 interleaved (A B B A) to cancel drift. Prints each pair, the median ratio and the share within
 +/-5%. Also reports the conversion cost per block of both routes. Op lists and padding are
 asserted equal (tests/latency/test_lat_template.py sweeps them at every resolution).
-Takes about 3 minutes with 16 blocks (two conversions and four 1-second timings per block).
-Run: .venv/bin/python benchmarks/latency_template_check.py [--blocks 16]
+Takes about 4 minutes with 16 blocks and 6 heads (two conversions and four 1-second timings each).
+Run: .venv/bin/python benchmarks/latency_template_check.py [--blocks 16] [--heads 6]
 """
 
 from __future__ import annotations
@@ -22,26 +22,29 @@ import numpy as np
 from experiments.config.spaces import resolve_space
 from latency.export import tflite_bytes, tflite_ops
 from latency.litert_bench import benchmark_tflite
-from latency.pieces import Piece
-from latency.template import block_structure, dim_map, probe_piece, rewrite, templatable
-from models.spec import BlockSpec
+from latency.pieces import Piece, variant_piece
+from latency.template import piece_structure, dim_map, probe_piece, rewrite, templatable
+from models.spec import BlockSpec, HeadSpec
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--space", default="mnv3-small")
     parser.add_argument("--blocks", type=int, default=16)
+    parser.add_argument("--heads", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     space = resolve_space(args.space)
-    variants = [Piece(s, c, p) for r in (224, 32) for s, c, p in space.layer_variants(r)
-                if isinstance(p, BlockSpec) and templatable(Piece(s, c, p))]
-    pieces = random.Random(args.seed).sample(sorted(variants, key=str), args.blocks)
+    variants = [variant_piece(s, c, p, 10) for r in (224, 32) for s, c, p in space.layer_variants(r)]
+    blocks = sorted((v for v in variants if isinstance(v.spec, BlockSpec) and templatable(v)), key=str)
+    heads = sorted((v for v in variants if isinstance(v.spec, HeadSpec)), key=str)
+    rng = random.Random(args.seed)
+    pieces = rng.sample(blocks, args.blocks) + rng.sample(heads, min(args.heads, len(heads)))
     print(f"load average at start: {os.getloadavg()}")
     templates: dict = {}
     ratios, direct_s, rewrite_s = [], [], []
     for piece in pieces:
-        structure = block_structure(piece)
+        structure = piece_structure(piece)
         if structure not in templates:
             probe = probe_piece(structure)
             templates[structure] = tflite_bytes(probe.module(), probe.input_shape())
@@ -61,10 +64,10 @@ def main() -> None:
         print(f"{piece.in_size:>4} {piece.in_channels:>4} {piece.spec.to_str():<32} direct {d:8.4f} ms  "
               f"template {t:8.4f} ms  ratio {t / d:.3f}")
     ratios_a = np.array(ratios)
-    print(f"\n{len(ratios)} blocks: median ratio template/direct {np.median(ratios_a):.3f}, "
+    print(f"\n{len(ratios)} pieces: median ratio template/direct {np.median(ratios_a):.3f}, "
           f"within +/-5%: {np.mean(np.abs(ratios_a - 1) <= 0.05):.0%}, within +/-10%: "
           f"{np.mean(np.abs(ratios_a - 1) <= 0.10):.0%}")
-    print(f"conversion per block: litert-torch {np.median(direct_s):.2f} s, template rewrite "
+    print(f"conversion per piece: litert-torch {np.median(direct_s):.2f} s, template rewrite "
           f"{1000 * np.median(rewrite_s):.1f} ms (plus one conversion per structure: {len(templates)} here)")
     print(f"load average at end: {os.getloadavg()}")
 

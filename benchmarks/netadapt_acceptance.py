@@ -12,7 +12,10 @@ delta; every intermediate spec (kept or not) is valid with equal residual-group 
 model's live latency vs the table's prediction (goal within 5%), plus the seed's live vs table
 error and the uncalibrated sum for context.
 Run: flock -s /tmp/hwnas-cpu.lock .venv/bin/python benchmarks/netadapt_acceptance.py [--table T] [--resume]
-(--table: start from an existing table of this machine, e.g. a calibrated one; it is copied.)
+     [--seed-arch mobilenetv3-small | SPEC]
+(--table: start from an existing table of this machine, e.g. a calibrated one; it is copied.
+--seed-arch: a reference name or an arch spec string, e.g. the demo's searched seed from its
+`search_result.json`; each seed arch runs in its own folder under --out; they share one table.)
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from experiments.rundir import layout
 from latency.measure import BenchSettings
 from latency.predict import LiveLatency, TableLatency
 from latency.table import LatencyTable
-from models import REFERENCES, ArchSpec
+from models import ArchSpec
 from netadapt.state import STATE_FILE, load_state
 
 MIN_ITERATIONS = 5  # issue 15: NetAdapt takes real steps, not one giant one
@@ -53,10 +56,11 @@ def main() -> None:
     parser.add_argument("--out", default="runs/bench", help="output_dir of the run")
     parser.add_argument("--table", type=Path, help="copy this latency table in first (same machine, 1 thread)")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--seed-arch", default="mobilenetv3-small", help="reference name or arch spec string")
     args = parser.parse_args()
-    out = Path(args.out)
+    out = Path(args.out) / ("v3-small" if args.seed_arch == "mobilenetv3-small" else "searched-seed")
     run = out / CONFIG["name"]
-    table = out / "netadapt-acceptance-table.json"
+    table = Path(args.out) / "netadapt-acceptance-table.json"  # shared by both seeds' runs
     if args.table and not args.resume:
         table.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(args.table, table)
@@ -66,7 +70,7 @@ def main() -> None:
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     print(f"load average at start: {os.getloadavg()}")
     start = time.perf_counter()
-    code = hwnas(["netadapt", str(config_path), "--seed-arch", "mobilenetv3-small",
+    code = hwnas(["netadapt", str(config_path), "--seed-arch", args.seed_arch,
                   *(["--resume"] if args.resume else [])])
     minutes = (time.perf_counter() - start) / 60
     result = json.loads((run / layout.RESULT).read_text())
@@ -114,7 +118,7 @@ def context(table_path: Path, result: dict) -> None:
     settings = BenchSettings(threads=1)
     table = TableLatency(LatencyTable.load(table_path), 32)
     final = ArchSpec.from_str(result["final_arch"])
-    seed = REFERENCES["mobilenetv3-small"]
+    seed = ArchSpec.from_str(result["seed_arch"])
     calibrated = table.calibration is not None
     seed_live = LiveLatency(32, settings, num_classes=10, warmup_s=1.0, min_time_s=3.0)(seed)
     print(f"context: table calibration for 32 px: {'yes' if calibrated else 'none'}; final uncalibrated sum "

@@ -1,5 +1,5 @@
-"""Measuring pieces: a piece becomes a `.tflite` (blocks through cached structure templates,
-stem and head through a direct conversion; int8 pieces through post-training quantisation, see
+"""Measuring pieces: a piece becomes a `.tflite` (blocks and heads through cached structure
+templates, stems through a direct conversion; int8 pieces through post-training quantisation, see
 `latency.quantize`) and is timed with the LiteRT interpreter in context (`flush_mb`, see
 `latency.litert_bench`), in windows interleaved with other pieces (`latency.windows`)."""
 
@@ -13,7 +13,7 @@ from latency.fingerprint import local_fingerprint
 from latency.floor import floor_model
 from latency.litert_bench import LiteRTTimer, default_flush_mb, runtime_version
 from latency.pieces import Piece
-from latency.template import Structure, TemplateConverter, block_structure, probe_piece, templatable
+from latency.template import Structure, TemplateConverter, piece_structure, probe_piece, templatable
 from latency.windows import Timer, WindowPolicy
 
 DTYPES = ("float32", "int8")
@@ -83,8 +83,8 @@ def convert_job(job: tuple[str, object], dtype: str = "float32") -> bytes:
 
 
 class PieceMeasurer:
-    """Turns pieces into timers and entries; direct conversions (stems, heads, blocks with a 1x1
-    output, every int8 piece) are cached by key. With `num_classes`, a head piece of another class
+    """Turns pieces into timers and entries; direct conversions (stems, blocks with a 1x1 output,
+    every int8 piece) are cached by key. With `num_classes`, a head piece of another class
     count is refused (its table holds `num_classes`)."""
 
     def __init__(self, settings: BenchSettings, num_classes: int | None = None) -> None:
@@ -98,7 +98,7 @@ class PieceMeasurer:
 
     def pending_jobs(self, pieces: list[Piece]) -> list[tuple[str, object]]:
         """Conversions `pieces` still need: templates for uncached block structures, and one
-        direct conversion per uncached stem / head / non-templatable block."""
+        direct conversion per uncached stem / non-templatable block."""
         from latency.keys import piece_key
 
         jobs: list[tuple[str, object]] = [("template", s) for s in
@@ -121,10 +121,10 @@ class PieceMeasurer:
             raise LatencyError(f"head piece with {piece.classes} classes asked of a measurer for a {self.num_classes}-"
                                f"class table; a table holds one class count: build one per class count")
         if self._templated(piece):
-            structure: Structure = block_structure(piece)
+            structure: Structure = piece_structure(piece)
             if structure not in self.converter.templates:
                 self.add_conversion(("template", structure), convert_job(("template", structure)))
-            return self.converter.block_tflite(piece)
+            return self.converter.piece_tflite(piece)
         key = piece_key(piece)
         if key not in self.direct:
             self.direct[key] = convert_job(("piece", key), self.settings.dtype)

@@ -1,18 +1,19 @@
-"""Fast block conversion: one litert-torch conversion per block *structure*, rewritten for widths.
+"""Fast piece conversion: one litert-torch conversion per block or head *structure*, rewritten for widths.
 
 A block's TFLite graph depends only on its structure (kernel, stride, SE, activation, residual,
-whether it has an expansion conv, and for stride 2 the parity of the input size); widths and
-spatial sizes only set tensor shapes and weight buffer sizes. The parity matters because PyTorch
+whether it has an expansion conv, and for stride 2 the parity of the input size); a head's on its
+activation and whether its input is 1x1 (the converter pools a 1x1 map with SUM, a larger one with
+MEAN); widths and spatial sizes only set tensor shapes and weight buffer sizes. The parity matters because PyTorch
 pads k//2 on both sides: with stride 2 that equals TFLite's SAME padding on an odd input, so the
 converter emits a SAME convolution, but not on an even input (SAME would pad only after), where
 it emits an explicit PAD op and a VALID convolution. So a structure is converted once, at "probe"
 sizes whose every dimension is a distinct value (input 46x46, or 47x47 for an odd stride-2 input;
-in 19, mid 37, out 29 channels, ...), and any block of that structure
-is made by mapping each probe dimension to the real one in every tensor shape and refilling the
+in 19, mid 37, out 29 channels, ...; a head: input 6x6 or 1x1, in 19, last 37, hidden 29,
+11 classes), and any piece of that structure is made by mapping each probe dimension to the real one in every tensor shape and refilling the
 resized weight buffers with random float32 data (latency does not depend on float weight values).
 Constant int tensors (pad amounts, reduction axes) hold no probe value and are kept. Blocks
-with a 1x1 output are the exception (see `templatable`) and are converted directly.
-`benchmarks/latency_template_check.py` shows that rewritten blocks time like converted ones.
+with a 1x1 output are the exception (see `templatable`) and are converted directly, as are stems.
+`benchmarks/latency_template_check.py` shows that rewritten pieces time like converted ones.
 """
 
 from __future__ import annotations
@@ -21,29 +22,39 @@ import numpy as np
 
 from latency.pieces import Piece
 from models.blocks import se_width
-from models.spec import BlockSpec, conv_out
+from models.spec import BlockSpec, HeadSpec, conv_out
 
 PROBE_IN, PROBE_CIN, PROBE_MID, PROBE_OUT = 46, 19, 37, 29
+PROBE_HEAD_IN, PROBE_CLASSES = 6, 11
 
-Structure = tuple[int, int, bool, str, bool, bool, bool]
+BlockStructure = tuple[int, int, bool, str, bool, bool, bool]
+HeadStructure = tuple[str, str, bool]
+Structure = BlockStructure | HeadStructure
 
 
-def block_structure(piece: Piece) -> Structure:
-    """(kernel, stride, se, act, residual, has_expand, odd stride-2 input): what decides a block's op graph."""
+def piece_structure(piece: Piece) -> Structure:
+    """Blocks: (kernel, stride, se, act, residual, has_expand, odd stride-2 input); heads: ("head",
+    act, 1x1 input): what decides the piece's op graph."""
     b = piece.spec
-    assert isinstance(b, BlockSpec), "templates cover blocks only"
+    if isinstance(b, HeadSpec):
+        return ("head", b.act, piece.in_size == 1)
+    assert isinstance(b, BlockSpec), "templates cover blocks and heads only"
     odd = b.stride == 2 and piece.in_size % 2 == 1
     return (b.kernel, b.stride, b.se, b.act, b.residual, b.expands_from(piece.in_channels), odd)
 
 
 def templatable(piece: Piece) -> bool:
-    """Whether a template can stand for `piece`: blocks whose output is 1x1 are converted
-    directly, because the converter drops the SE's global pool (MEAN) over a 1x1 map."""
+    """Whether a template can stand for `piece`: heads, and blocks whose output is larger than 1x1
+    (the converter drops the SE's global pool over a 1x1 map, so those are converted directly)."""
     b = piece.spec
-    return isinstance(b, BlockSpec) and conv_out(piece.in_size, b.kernel, b.stride) > 1
+    return isinstance(b, HeadSpec) or (isinstance(b, BlockSpec) and conv_out(piece.in_size, b.kernel, b.stride) > 1)
 
 
 def probe_piece(structure: Structure) -> Piece:
+    if structure[0] == "head":
+        _, act, one_by_one = structure
+        size = 1 if one_by_one else PROBE_HEAD_IN
+        return Piece(size, PROBE_CIN, HeadSpec(PROBE_MID, PROBE_OUT, str(act)), PROBE_CLASSES)
     kernel, stride, se, act, residual, expand, odd = structure
     out = PROBE_CIN if residual else PROBE_OUT
     mid = PROBE_MID if expand else PROBE_CIN
@@ -52,6 +63,8 @@ def probe_piece(structure: Structure) -> Piece:
 
 def _dims(piece: Piece) -> list[int]:
     b = piece.spec
+    if isinstance(b, HeadSpec):
+        return [piece.in_size, piece.in_channels, b.last, b.hidden, piece.classes]
     pad = (b.kernel - 1) // 2
     return [piece.in_size, conv_out(piece.in_size, b.kernel, b.stride), piece.in_size + 2 * pad,
             piece.in_channels, b.mid, b.out, se_width(b.mid)]
@@ -97,19 +110,19 @@ def rewrite(template: bytes, mapping: dict[int, int], seed: int = 0) -> bytes:
 
 
 class TemplateConverter:
-    """Converts blocks through cached per-structure templates; `convert_template` is injected so
+    """Converts blocks and heads through cached per-structure templates; `convert_template` is injected so
     a worker process can do the slow litert-torch step."""
 
     def __init__(self) -> None:
         self.templates: dict[Structure, bytes] = {}
 
     def missing_structures(self, pieces: list[Piece]) -> list[Structure]:
-        seen = {block_structure(p) for p in pieces if templatable(p)}
-        return sorted(seen - set(self.templates))
+        seen = {piece_structure(p) for p in pieces if templatable(p)}
+        return sorted(seen - set(self.templates), key=str)
 
     def add(self, structure: Structure, template: bytes) -> None:
         self.templates[structure] = template
 
-    def block_tflite(self, piece: Piece) -> bytes:
-        structure = block_structure(piece)
+    def piece_tflite(self, piece: Piece) -> bytes:
+        structure = piece_structure(piece)
         return rewrite(self.templates[structure], dim_map(probe_piece(structure), piece))

@@ -1,6 +1,7 @@
-"""Template rewriting: a block made from its structure's template has the converter's own graph
-(ops, each convolution's padding, every output shape) at every size, odd stride-2 inputs included
-(SAME padding there, no PAD op); the full sweep over the resolutions a search uses is `slow`."""
+"""Template rewriting: a block or head made from its structure's template has the converter's own
+graph (ops, each convolution's padding, every output shape) at every size, odd stride-2 inputs
+included (SAME padding there, no PAD op), 1x1 head inputs included (pooled by SUM there, not MEAN);
+the full sweep over the resolutions a search uses is `slow`."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from latency_helpers import conv_layout
 from latency.export import tflite_bytes
 from latency.litert_bench import make_interpreter
 from latency.pieces import Piece
-from latency.template import block_structure, dim_map, probe_piece, rewrite, templatable
-from models.spec import STEM_KERNEL, STEM_STRIDE, BlockSpec, conv_out
+from latency.template import piece_structure, dim_map, probe_piece, rewrite, templatable
+from models.spec import STEM_KERNEL, STEM_STRIDE, BlockSpec, HeadSpec, conv_out
 
 RESOLUTIONS = (32, 48, 64, 96, 112, 160, 176, 224)
 KINDS = [(k, se, act, expand) for k in (3, 5) for se in (False, True) for act in ("re", "hs")
@@ -24,7 +25,7 @@ def _block(size: int, kernel: int, se: bool, act: str, expand: bool) -> Piece:
 
 
 def _made(piece: Piece) -> bytes:
-    structure = block_structure(piece)
+    structure = piece_structure(piece)
     probe = probe_piece(structure)
     if structure not in _TEMPLATES:
         _TEMPLATES[structure] = tflite_bytes(probe.module(), probe.input_shape())
@@ -68,9 +69,19 @@ def test_every_stride2_kind_matches_the_converter(kind) -> None:
         _assert_like_converter(_block(size, *kind))
 
 
+@pytest.mark.parametrize("piece", [Piece(1, 96, HeadSpec(576, 1024, "hs"), 10), Piece(2, 48, HeadSpec(280, 520, "hs"), 10),
+                                   Piece(7, 160, HeadSpec(960, 1280, "re"), 1000),
+                                   Piece(1, 40, HeadSpec(40, 40, "re"), 40)], ids=str)
+def test_head_template_matches_the_converter_at_1x1_and_larger_inputs(piece: Piece) -> None:
+    _assert_like_converter(piece)
+    ops = [op for op, _, _ in conv_layout(_made(piece))]
+    assert ("SUM" in ops) == (piece.in_size == 1) and ("MEAN" in ops) == (piece.in_size > 1)
+
+
 @pytest.mark.parametrize("piece", [
     Piece(16, 8, BlockSpec(5, 24, 16, 2, True, "hs")),
     Piece(8, 16, BlockSpec(3, 16, 16, 1, False, "re", residual=True)),
+    Piece(1, 96, HeadSpec(200, 328, "hs"), 10),
 ])
 def test_rewritten_block_runs_with_the_real_shapes(piece: Piece) -> None:
     made, direct = _made(piece), tflite_bytes(piece.module(), piece.input_shape())
@@ -84,17 +95,26 @@ def test_rewritten_block_runs_with_the_real_shapes(piece: Piece) -> None:
 
 def test_probe_dimensions_are_distinct_and_parity_selects_the_template() -> None:
     piece = Piece(56, 24, BlockSpec(5, 72, 40, 2, True, "hs"))
-    probe = probe_piece(block_structure(piece))
+    probe = probe_piece(piece_structure(piece))
     mapping = dim_map(probe, piece)
     assert len(mapping) == 7
     assert mapping[probe.in_size] == 56 and mapping[probe.in_channels] == 24
     odd = Piece(7, 24, BlockSpec(5, 72, 40, 2, True, "hs"))
-    assert block_structure(odd) != block_structure(piece) and probe_piece(block_structure(odd)).in_size % 2 == 1
+    assert piece_structure(odd) != piece_structure(piece) and probe_piece(piece_structure(odd)).in_size % 2 == 1
     stride1 = Piece(7, 24, BlockSpec(5, 72, 24, 1, True, "hs"))
-    assert block_structure(stride1) == block_structure(Piece(8, 24, BlockSpec(5, 72, 24, 1, True, "hs")))
+    assert piece_structure(stride1) == piece_structure(Piece(8, 24, BlockSpec(5, 72, 24, 1, True, "hs")))
     assert stride2_sizes(176) == [88, 44, 22, 11, 6, 3]
 
 
 def test_blocks_with_1x1_output_are_converted_directly() -> None:
     assert not templatable(Piece(2, 64, BlockSpec(5, 256, 96, 2, True, "hs")))
     assert templatable(Piece(4, 64, BlockSpec(5, 256, 96, 2, True, "hs")))
+    assert templatable(Piece(1, 96, HeadSpec(576, 1024, "hs"), 10))
+
+
+def test_a_head_structure_is_its_activation_and_whether_its_input_is_1x1() -> None:
+    head = Piece(1, 96, HeadSpec(576, 1024, "hs"), 10)
+    assert piece_structure(head) == piece_structure(Piece(1, 48, HeadSpec(200, 64, "hs"), 1000))
+    assert piece_structure(head) != piece_structure(Piece(2, 96, HeadSpec(576, 1024, "hs"), 10))
+    assert piece_structure(head) != piece_structure(Piece(1, 96, HeadSpec(576, 1024, "re"), 10))
+    assert dim_map(probe_piece(piece_structure(head)), head) == {1: 1, 19: 96, 37: 576, 29: 1024, 11: 10}
