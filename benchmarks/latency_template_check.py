@@ -22,7 +22,7 @@ import numpy as np
 from experiments.config.spaces import resolve_space
 from latency.export import tflite_bytes, tflite_ops
 from latency.litert_bench import benchmark_tflite
-from latency.pieces import Piece, variant_piece
+from latency.pieces import variant_piece
 from latency.template import piece_structure, dim_map, probe_piece, rewrite, templatable
 from models.spec import BlockSpec, HeadSpec
 

@@ -36,7 +36,7 @@ from latency.measure import BenchSettings
 from latency.predict import LiveLatency, TableLatency
 from latency.table import LatencyTable
 from models import ArchSpec
-from netadapt.state import STATE_FILE, load_state
+from netadapt.state import load_state
 
 MIN_ITERATIONS = 5  # issue 15: NetAdapt takes real steps, not one giant one
 CONFIG = {
