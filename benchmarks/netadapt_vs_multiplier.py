@@ -39,7 +39,9 @@ from experiments.cli import main as hwnas
 from experiments.config.schema import Config, validate_config
 from experiments.data import load_data
 from experiments.data.types import DataBundle, Split
+from experiments.phases.netadapt import steps_spent
 from experiments.rundir import layout
+from experiments.rundir.run_dir import RunDir
 from experiments.training.arch import train_arch
 from experiments.training.loop import evaluate, make_loader
 from experiments.training.weights import load_trained, state_dict_cpu
@@ -47,7 +49,6 @@ from latency.measure import BenchSettings
 from latency.predict import LiveLatency
 from models import ArchSpec, atomic
 from models.references import width_multiplier
-from netadapt.state import load_state
 
 DATA = Path("../shared/data/cifar10")
 RESOLUTION = 32
@@ -92,18 +93,9 @@ def run_netadapt(run: Path, seed: int, args: argparse.Namespace) -> None:
         sys.exit(f"hwnas netadapt exited {code} without {run / layout.RESULT}")
 
 
-def total_steps(run: Path) -> int:
+def total_steps(run: Path, data: DataBundle) -> int:
     """Steps NetAdapt spent: seed training + every control and proposal fine-tune + the final phase."""
-    cfg = run_config(run)
-    assert cfg.netadapt is not None
-    state = load_state(run / layout.NETADAPT_STATE_FILE)
-    seed = json.loads((run / layout.SEED_METRICS).read_text()).get("steps")
-    if seed is None:
-        sys.exit(f"{run / layout.SEED_METRICS} has no 'steps' (the seed was given, not trained here): its "
-                 f"training steps are unknown; use a run whose seed hwnas trained")
-    finetunes = sum(len(it.proposals) + 1 for it in state.iterations)
-    final = json.loads((run / layout.FINAL_METRICS).read_text())["steps"]
-    return int(seed) + finetunes * cfg.netadapt.finetune_steps + int(final)
+    return steps_spent(run_config(run), RunDir(run), data)["total"]
 
 
 def run_config(run: Path) -> Config:
@@ -156,7 +148,7 @@ def train_multiplier(run: Path, seed: int, width: float, out: Path) -> dict[str,
     cfg = run_config(run)
     data = load_data(cfg.data, cfg.seed)
     spec = width_multiplier("small", width)
-    steps = total_steps(run)
+    steps = total_steps(run, data)
     model, metrics = train_arch(spec, data, cfg.train, seed=cfg.seed, augment=cfg.data.augment, steps=steps,
                                 desc=f"multiplier {width} seed {seed}")
     metrics |= {"width": width, "test10k_accuracy": evaluate(model, make_loader(test10k(data), "test", cfg.train)).accuracy}
@@ -171,7 +163,7 @@ def netadapt_result(run: Path) -> dict[str, Any]:
     result = json.loads((run / layout.RESULT).read_text())
     data = load_data(cfg.data, cfg.seed)
     model = load_trained(ArchSpec.from_str(result["final_arch"]), run / layout.FINAL_WEIGHTS, data.num_classes)
-    return {"arch": result["final_arch"], "test_accuracy": result["test_accuracy"], "steps": total_steps(run),
+    return {"arch": result["final_arch"], "test_accuracy": result["test_accuracy"], "steps": total_steps(run, data),
             "test10k_accuracy": evaluate(model, make_loader(test10k(data), "test", cfg.train)).accuracy,
             "live_ms": result["live_ms"], "status": result["status"], "iterations": result["iterations"]}
 

@@ -385,8 +385,9 @@ class PipelineConfig(Strict):
     seed_arch: str | None = Field(None, description="a reference name, compact arch string or arch YAML that "
                                                     "seeds NetAdapt instead of the search's pick")
     references: list[str] | None = Field(
-        None, description="reference nets trained with the child recipe for the report; null: the "
-                          "MobileNetV3 pair (width 1.0 and 0.75) of the space's family; [] trains none")
+        None, description="reference nets trained for the report with the final model's recipe and NetAdapt's "
+                          "total steps; null: the MobileNetV3 pair (width 1.0 and 0.75) of the space's family; "
+                          "[] trains none")
 
     @field_validator("seed_arch")
     @classmethod

@@ -12,6 +12,7 @@ final training. Each phase resumes at its own granularity: the loop at single pr
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +27,7 @@ from experiments.rundir import layout
 from experiments.rundir.latency_source import calibration_facts, configured_phone
 from experiments.rundir.run_dir import RunDir
 from experiments.training.arch import save_trained
-from experiments.training.loop import evaluate, make_loader, seed_everything, train
+from experiments.training.loop import budget_steps, evaluate, make_loader, seed_everything, train
 from experiments.training.weights import load_trained
 from latency.export import arch_input_shape, tflite_bytes
 from latency.litert_bench import benchmark_tflite
@@ -238,3 +239,19 @@ def _live_bench(cfg: Config, run: RunDir, num_classes: int, spec: ArchSpec) -> d
     bench = phone.time(data, **timing) if phone else benchmark_tflite(data, **timing)
     return {**bench.to_dict(), "threads": cfg.latency.threads, "resolution": resolution,
             "backend": "adb" if phone else "litert"}
+
+
+def steps_spent(cfg: Config, run: RunDir, data: DataBundle) -> dict[str, int]:
+    """Optimizer steps behind a finished NetAdapt run's final model: the seed's training (from its
+    metrics; a seed given with weights is counted at the `train` section's budget), every control and
+    proposal fine-tune of every iteration, and the final phase. A baseline trained for `total` steps
+    has had the final model's compute, not just the steps its own weights saw."""
+    na = cfg.netadapt
+    assert na is not None
+    seed = run.read_json(layout.SEED_METRICS).get("steps") if run.has(layout.SEED_METRICS) else None
+    if seed is None:
+        seed = budget_steps(cfg.train, math.ceil(len(data.train) / cfg.train.batch_size), None, None)
+    state = load_state(run.path(layout.NETADAPT_STATE_FILE))
+    finetunes = sum(len(it.proposals) + 1 for it in state.iterations) * na.finetune_steps
+    final = int(run.read_json(layout.FINAL_METRICS)["steps"])
+    return {"seed": int(seed), "finetunes": finetunes, "final": final, "total": int(seed) + finetunes + final}

@@ -1,5 +1,6 @@
-"""The whole pipeline behind `hwnas run`: search -> reference nets -> seed -> NetAdapt (ending with its
-long fine-tune or retrain) -> export -> report, in one run directory.
+"""The whole pipeline behind `hwnas run`: search -> seed -> NetAdapt (ending with its long fine-tune or
+retrain) -> reference nets (trained with the final model's recipe and compute) -> export -> report,
+in one run directory.
 
 Each phase records its completion in `phases.json` (atomically, with its duration and outputs) only
 after its outputs are written; a resumed run skips completed phases whose outputs still exist and
@@ -67,8 +68,8 @@ class Pipeline:
 
     def steps(self) -> dict[str, Callable[[], list[str]]]:
         """The phases in order; each returns the run-relative paths of its outputs."""
-        return {"search": self._search, "references": self._references, "seed": self._seed,
-                "netadapt": self._netadapt, "export": self._export, "report": self._report}
+        return {"search": self._search, "seed": self._seed, "netadapt": self._netadapt,
+                "references": self._references, "export": self._export, "report": self._report}
 
     def _phases(self) -> dict[str, Any]:
         return self.run.read_json(layout.PHASES) if self.resume and self.run.has(layout.PHASES) else {}

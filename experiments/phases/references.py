@@ -1,7 +1,9 @@
-"""The reference phase: MobileNetV3 nets of the space's family trained with the child recipe as Ray
-tasks, so the report can place the searched children beside them. Each trained reference is kept in
+"""The reference phase: MobileNetV3 nets of the space's family trained from scratch as Ray tasks with
+the final model's recipe (the `train` section) for as many steps as NetAdapt spent on the final
+model (`phases.netadapt.steps_spent`: seed training, every fine-tune, the final phase), so the
+report compares them with the final model on equal compute. Each trained reference is kept in
 `references/<name>.json` the moment it finishes (a resumed run trains only the missing ones); then
-`references.csv` lists them all with their table latency, params and multiply-adds."""
+`references.csv` lists them all with their table latency, params, multiply-adds and training steps."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pandas as pd
 
 from experiments.config.schema import Config, TrainingConfig
 from experiments.data import DataBundle
+from experiments.phases.netadapt import finetune_recipe, steps_spent
 from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir
 from experiments.training.arch import train_arch
@@ -20,7 +23,7 @@ from latency.predict import LatencyModel
 from models import atomic, resolve_arch
 from models.spec import ArchSpec
 
-REFERENCE_COLUMNS = ("name", "arch", "val_accuracy", "test_accuracy", "latency_ms", "params", "madds")
+REFERENCE_COLUMNS = ("name", "arch", "val_accuracy", "test_accuracy", "latency_ms", "params", "madds", "steps")
 
 
 def default_references(space: str) -> list[str]:
@@ -30,7 +33,7 @@ def default_references(space: str) -> list[str]:
 
 def train_reference(payload: tuple[str, str], data: DataBundle, training: TrainingConfig, seed: int,
                     augment: bool) -> dict[str, Any]:
-    """A Ray task: train one reference net with the child recipe; returns its metrics."""
+    """A Ray task: train one reference net from scratch with `training`; returns its metrics."""
     name, arch = payload
     _, metrics = train_arch(ArchSpec.from_str(arch), data, training, seed=seed, augment=augment, desc=name)
     return metrics
@@ -43,21 +46,24 @@ def slug(name: str) -> str:
 
 def run_references(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel,
                    log: Callable[[str], None] = print) -> list[str]:
-    """Train the missing references, then write `references.csv`; returns its run-relative path."""
+    """Train the missing references (after NetAdapt), then write `references.csv`; returns its
+    run-relative path."""
     from experiments.ray_jobs.tasks import (
         as_completed,  # imports Ray: only when references train
     )
 
-    assert cfg.search is not None
     p = cfg.pipeline
     names = default_references(cfg.space) if p.references is None else p.references
     todo = [(n, resolve_arch(n).to_str()) for n in names if not run.has(layout.reference_metrics(slug(n)))]
+    spent = steps_spent(cfg, run, data)
+    recipe = finetune_recipe(cfg.train, spent["total"])
     if todo:
-        log(f"[references] training {len(todo)} reference net(s) with the child recipe: "
-            f"{', '.join(n for n, _ in todo)}")
+        log(f"[references] training {len(todo)} reference net(s) from scratch with the final model's recipe "
+            f"for {spent['total']} steps (NetAdapt's: seed {spent['seed']} + fine-tunes {spent['finetunes']} + "
+            f"final {spent['final']}): {', '.join(n for n, _ in todo)}")
     resources = cfg.ray.resources_per_trial
     for (name, _), metrics in as_completed(
-            train_reference, todo, shared=(data, cfg.search.child_training, cfg.seed, cfg.data.augment),
+            train_reference, todo, shared=(data, recipe, cfg.seed, cfg.data.augment),
             num_cpus=resources.cpu, num_gpus=resources.gpu, max_in_flight=cfg.ray.max_concurrent_trials):
         run.write_json(layout.reference_metrics(slug(name)), {"name": name, **metrics})
         log(f"[references] {name}: val accuracy {metrics['val_accuracy']:.4f}")
@@ -66,7 +72,7 @@ def run_references(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyM
         m = run.read_json(layout.reference_metrics(slug(name)))
         rows.append({"name": name, "arch": m["arch"], "val_accuracy": m["val_accuracy"],
                      "test_accuracy": m["test_accuracy"], "latency_ms": latency(ArchSpec.from_str(m["arch"])),
-                     "params": m["params"], "madds": m["madds"]})
+                     "params": m["params"], "madds": m["madds"], "steps": m["steps"]})
     atomic.write_text(run.path(layout.REFERENCES),
                       pd.DataFrame(rows, columns=list(REFERENCE_COLUMNS)).to_csv(index=False))
     return [layout.REFERENCES]

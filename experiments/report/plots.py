@@ -59,8 +59,9 @@ def search_progress(x: np.ndarray, reward: np.ndarray, x_label: str, entropy_x: 
 
 
 def pareto(child_lat: np.ndarray, child_acc: np.ndarray, front: Sequence[int], ref_names: Sequence[str],
-           ref_lat: np.ndarray, ref_acc: np.ndarray, path: Path) -> Path:
-    """Accuracy vs latency of every child, the front as a step line, references as labelled stars."""
+           ref_lat: np.ndarray, ref_acc: np.ndarray, path: Path, final: tuple[float, float] | None = None) -> Path:
+    """Accuracy vs latency of every child, the front as a step line, references as labelled stars,
+    and the final model (latency, accuracy) as a diamond when given."""
     fig = Figure(figsize=(9, 4.8))
     ax = fig.add_subplot(1, 1, 1)
     if len(child_lat):
@@ -74,6 +75,8 @@ def pareto(child_lat: np.ndarray, child_acc: np.ndarray, front: Sequence[int], r
         ax.scatter(ref_lat, ref_acc, marker="*", s=160, color="black", label="MobileNetV3 reference")
         for name, x, y in zip(ref_names, ref_lat, ref_acc):
             ax.annotate(str(name), (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    if final is not None:
+        ax.scatter([final[0]], [final[1]], marker="D", s=70, color="tab:green", label="final model")
     ax.set_xlabel("latency (ms)")
     ax.set_ylabel("accuracy")
     ax.set_title("Accuracy vs latency")

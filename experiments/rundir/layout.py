@@ -15,7 +15,7 @@ from netadapt.state import STATE_FILE
 LAYOUT_VERSION = 1
 
 # the run as a whole
-PHASE_NAMES = ("search", "references", "seed", "netadapt", "export", "report")  # keys of PHASES, in order
+PHASE_NAMES = ("search", "seed", "netadapt", "references", "export", "report")  # keys of PHASES, in order
 CONFIG = "config.yaml"
 MANIFEST = "manifest.json"
 PHASES = "phases.json"

@@ -53,19 +53,19 @@ NETADAPT_STATE = netadapt_state(
 
 def test_a_run_killed_mid_netadapt_says_the_phase_and_iteration(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
-    run = make_run(tmp_path / "killed", "run", ["search", "references", "seed"], children=4, netadapt=NETADAPT_STATE)
+    run = make_run(tmp_path / "killed", "run", ["search", "seed"], children=4, netadapt=NETADAPT_STATE)
     assert main(["status", str(run)]) == 0
     out = capsys.readouterr().out
     assert "now: netadapt, eta 1:00" in out
     assert "netadapt: iteration 2 (running), iteration 2 in flight: 1 of 3 proposals done" in out
     assert "target 0.2100 ms" in out and "search: 4 of 4 children done" in out
     assert f"best so far: child 3 {short_name(3, ARCH)}: reward 0.7000" in out
-    assert "phases: search done, references done, seed done, netadapt in progress, export -, report -" in out
+    assert "phases: search done, seed done, netadapt in progress, references -, export -, report -" in out
     assert "2 attempt(s)" in out
 
     assert main(["status", str(run), "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["current_phase"] == "netadapt" and status["phases_done"] == ["search", "references", "seed"]
+    assert status["current_phase"] == "netadapt" and status["phases_done"] == ["search", "seed"]
     assert status["netadapt"]["iteration"] == 2 and status["netadapt"]["proposals_done"] == 1
     assert status["netadapt"]["iteration_eta_s"] == pytest.approx(60.0)
     assert status["search"]["best"]["index"] == 3 and status["attempts"] == 2

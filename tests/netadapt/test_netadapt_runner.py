@@ -13,7 +13,7 @@ from netadapt_helpers import TINY_SEED, comparable_history, config_dict
 
 from experiments.config.schema import validate_config
 from experiments.data import load_data
-from experiments.phases.netadapt import finetune_recipe, run_netadapt
+from experiments.phases.netadapt import finetune_recipe, run_netadapt, steps_spent
 from experiments.phases.seed import prepare_seed
 from experiments.rundir.run_dir import RunDir
 from experiments.training.finetune import LocalJobs
@@ -70,6 +70,11 @@ def test_runner_end_to_end_and_resume_of_the_final_phase(tmp_path: Path) -> None
     assert ArchSpec.load(run.path("final", "arch.yaml")).to_str() == result["final_arch"]
     state = json.loads(run.path("netadapt", "state.json").read_text())
     assert Path(state["current"]["weights"]).is_file()
+    # compute behind the final model: seed training + (proposals + control) per iteration + final phase
+    seed_steps = json.loads(run.path("seed", "metrics.json").read_text())["steps"]
+    fine = cfg.netadapt.finetune_steps * (len(history) + result["iterations"])
+    assert steps_spent(cfg, run, data) == {"seed": seed_steps, "finetunes": fine, "final": cfg.netadapt.final_steps,
+                                           "total": seed_steps + fine + cfg.netadapt.final_steps}
 
     # complete: a resume does nothing at all
     assert run_netadapt(cfg, run, data, latency, SEED, weights, resume=True, run_jobs=never,

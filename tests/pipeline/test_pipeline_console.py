@@ -30,7 +30,7 @@ def test_run_console_shows_children_and_proposals_and_hides_the_noise(tmp_path: 
     code, out = hwnas_run(config)
     assert code in (0, 1), out[-3000:]  # 1: the tiny NetAdapt may stop short of its target
     assert [m.group(1) for m in re.finditer(r"^── (\w+) \(\d/6\) ─", out, re.M)] == [
-        "search", "references", "seed", "netadapt", "export", "report"]
+        "search", "seed", "netadapt", "references", "export", "report"]
     children = re.findall(r"^child (\d)/2 (c\d{3}-[0-9a-f]{6})  acc \S+  lat \S+ ms  reward \S+  entropy \S+  eta",
                           out, re.M)
     assert [c[0] for c in children] == ["1", "2"], out

@@ -34,9 +34,9 @@ def test_kill_in_every_phase_then_resume(tmp_path: Path) -> None:
     logs: list[str] = []
     kills = {
         "search": lambda out: len(ok_children(run)) >= 1,
-        "references": lambda out: "── references (" in out,
         "seed": lambda out: "── seed (" in out,
         "netadapt": lambda out: re.search(PROPOSAL, out, re.M) is not None,
+        "references": lambda out: "── references (" in out,
         "export": lambda out: "── export (" in out,
     }
     children_before: dict[int, str] = {}
@@ -59,7 +59,7 @@ def test_kill_in_every_phase_then_resume(tmp_path: Path) -> None:
                  "final/model.tflite", "final/model.onnx", "final/export.json", "report.md", "plots/pareto.png"):
         assert (run / name).is_file(), name
     phases = json.loads((run / "phases.json").read_text())
-    assert list(phases) == ["search", "references", "seed", "netadapt", "export", "report"]
+    assert list(phases) == ["search", "seed", "netadapt", "references", "export", "report"]
 
     children = ok_children(run)
     trials = pd.read_csv(run / "trials.csv")

@@ -56,11 +56,20 @@ def test_full_run_has_every_section_and_valid_plots(tmp_path: Path) -> None:
 def test_pareto_table_lists_exactly_the_front(tmp_path: Path) -> None:
     text = build_report(make_run(tmp_path / "run")).read_text()
     body = section(text, "## Accuracy vs latency")
-    front_table = body[body.index("Pareto front (fastest first):"):body.index("References trained")]
+    front_table = body[body.index("Pareto front (fastest first):"):body.index("References are trained")]
     listed = [int(m) for m in re.findall(r"^\| (\d+) \|", front_table, flags=re.M)]
     assert listed == FRONT
     assert "3 on the Pareto front" in body and "7 finished children" in body
     assert "mobilenetv3-small-0.75" in body
+
+
+def test_references_sit_beside_the_final_model_on_equal_compute(tmp_path: Path) -> None:
+    body = section(build_report(make_run(tmp_path / "run")).read_text(), "## Accuracy vs latency")
+    assert "for the 5000 steps NetAdapt spent on the final model" in body
+    assert "| final model | 0.6600 | 0.6550 | 2.2000 |" in body  # final/metrics.json, result.json table_ms
+    # final 0.655 at 2.2 ms vs mobilenetv3-small-0.75 0.65 at 2.8 ms: +0.0050, -0.6 ms (-21.4%)
+    assert "- final model vs mobilenetv3-small-0.75: test accuracy +0.0050, latency -0.6000 ms (-21.4%)" in body
+    assert "`final/metrics.json`" in body[body.index("_Source:"):]
 
 
 def test_netadapt_and_latency_numbers(tmp_path: Path) -> None:
