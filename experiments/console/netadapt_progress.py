@@ -42,9 +42,9 @@ class ReportingJobs:
             if job.key == CONTROL and not isinstance(acc, JobFailed):
                 control = float(acc)
             facts = proposal_facts(progress, job.key, acc, control) if progress is not None else None
-            if facts is not None:
+            yield job, acc  # the loop saves the result before it asks for the next one:
+            if facts is not None:  # a line on the console is a result on disk (a kill after it loses nothing)
                 self.console.proposal_done(facts)
-            yield job, acc
 
     def finished(self) -> None:
         """The loop ended: close the bar, record the last trajectory point."""

@@ -134,3 +134,20 @@ def test_netadapt_proposals_are_reported_from_the_state(tmp_path: Path, capsys: 
     assert len(lines) == 2 and lines[0].startswith("proposal 1/2 it 1 mid0 64->48  cut 0.1000 ms")
     assert all(line.endswith("dAcc -0.0200 vs control" if control else "dAcc -0.0400 vs before") for line in lines)
     assert read_scalars(tmp_path / "tb")["netadapt/latency_ms"][0] == (1, 1.0)
+
+
+def test_a_proposal_line_is_printed_only_after_the_loop_took_its_result(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # the loop saves each result before asking for the next one; a kill right after a line must lose nothing
+    state_path = tmp_path / "state.json"
+    save_state(state_path, _state(0.68))
+    console = Console()
+    jobs = [Job(1, f"mid{i}", ARCH, "p.pt", ARCH, f"mid{i}.pt", i) for i in range(2)]
+    results = ReportingJobs(lambda todo: ((job, 0.66) for job in todo), state_path, console, target_ms=0.8)(jobs)
+    seen = []
+    for job, _ in results:
+        printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("proposal")]
+        seen.append((job.key, len(printed)))
+    console.close()
+    assert seen == [("mid0", 0), ("mid1", 1)]  # mid0's line came only when mid1 was asked for
+    assert any(line.startswith("proposal 2/2 it 1 mid1") for line in capsys.readouterr().out.splitlines())
