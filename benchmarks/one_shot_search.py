@@ -34,7 +34,7 @@ import torch
 
 from experiments.config.schema import load_config
 from experiments.data import BatchLoader, DataBundle, load_data
-from experiments.spaces import resolve_space
+from experiments.config.spaces import resolve_space
 from latency.predict import LatencyModel, MaddsLatency, TableLatency
 from latency.table import LatencyTable
 from search.one_shot import OneShotConfig, OneShotSearch
