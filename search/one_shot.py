@@ -317,7 +317,6 @@ class OneShotSearch:
     def state_dict(self) -> dict[str, Any]:
         """The checkpoint; with several workers a collective call (every worker's RNG state is gathered,
         and every worker's weights and controller are checked to be in lockstep)."""
-        cuda = self.device.type == "cuda"
         workers = self._worker_states()
         return {
             "format": STATE_FORMAT,
@@ -330,14 +329,16 @@ class OneShotSearch:
             "policy": self.policy.state_dict(),
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if cuda else [],
+            "cuda_rng": workers[0]["cuda_rng"],
             "workers": [w["torch_rng"] for w in workers],
+            "workers_cuda": [w["cuda_rng"] for w in workers],
             "streams": {"train": self.train_stream.state(), "val": self.val_stream.state()},
             "samples": json.dumps(self.samples),
         }
 
     def _worker_states(self) -> list[dict[str, Any]]:
-        mine = {"torch_rng": torch.get_rng_state(), "checksum": self._checksum()}
+        mine = {"torch_rng": torch.get_rng_state(), "checksum": self._checksum(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []}
         if not self.shards.parallel:
             return [mine]
         states = gather_objects(mine, self.shards.world)
@@ -378,9 +379,11 @@ class OneShotSearch:
         self.optimizer.load_state_dict(state["optimizer"])
         self.policy.load_state_dict(state["policy"])
         self.generator.set_state(state["generator"])
-        torch.set_rng_state(workers[self.shards.rank] if self.shards.rank < len(workers) else state["torch_rng"])
-        if state["cuda_rng"]:
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        rank = self.shards.rank if self.shards.rank < len(workers) else 0
+        torch.set_rng_state(workers[rank])
+        cuda_rng = state.get("workers_cuda", [state["cuda_rng"]])[rank]
+        if cuda_rng:
+            torch.cuda.set_rng_state_all(cuda_rng)
         self.train_stream.restore(state["streams"]["train"])
         self.val_stream.restore(state["streams"]["val"])
         self.samples = json.loads(state["samples"])
