@@ -32,9 +32,9 @@ from pathlib import Path
 import torch
 
 from experiments.config.schema import Config, load_config
+from experiments.config.spaces import resolve_space
 from experiments.data import load_data
 from experiments.phases.one_shot import one_shot_search
-from experiments.config.spaces import resolve_space
 from experiments.phases.search import make_reward_of, reward_target
 from experiments.ray_jobs.one_shot_workers import train_on_workers
 from experiments.ray_jobs.runtime import RayRuntime

@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from experiments.config.errors import RunDirError
 from experiments.config.schema import Config
 from experiments.config.spaces import resolve_space
 from experiments.data.loader import BatchLoader
-from experiments.config.errors import RunDirError
 from experiments.data.types import DataBundle
 from experiments.ray_jobs.one_shot_workers import train_on_workers
 from experiments.rundir import layout

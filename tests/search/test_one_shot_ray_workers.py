@@ -6,8 +6,8 @@ workers value the batches cannot share are refused with the fix named."""
 from __future__ import annotations
 
 import pandas as pd
-import yaml
 import pytest
+import yaml
 from search_job import tiny_config
 
 from experiments.cli import main
