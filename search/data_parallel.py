@@ -11,11 +11,12 @@ process on the whole batch:
 - BatchNorm normalises with the whole batch's statistics (`synced_batch_norm`: per-channel count, sum
   and sum of squares summed over the workers by a differentiable all-reduce), so a worker's shard
   is normalised exactly as in the whole batch and the running statistics update the same way;
+- dropout keeps the worker's rows of the whole batch's mask (`search.supernet.SuperNet.whole_batch`);
 - a scored path's correct count and summed loss are summed over the workers (`sum_scalars`), so
   every worker computes the same reward and makes the same controller update.
 
-What differs from one process is the order of floating-point sums (agreement to ~1e-6 relative, not
-bit for bit) and dropout, whose masks each worker draws for its own shard from its own stream.
+What differs from one process is the order of floating-point sums: agreement to float rounding
+(about 1e-7 on the weights of a short search), not bit for bit.
 """
 
 from __future__ import annotations

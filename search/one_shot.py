@@ -197,8 +197,8 @@ class OneShotSearch:
                                  f"{self.checkpoint_workers} data-parallel worker(s) at step {self.step} of "
                                  f"{self.config.steps}; resume it with search.one_shot.workers: "
                                  f"{self.checkpoint_workers}, or start it in a new directory")
-        else:  # dropout draws from the global generators, each worker its own stream
-            torch.manual_seed(self.seed + 1_000_003 * self.shards.rank)
+        else:
+            torch.manual_seed(self.seed)  # dropout draws from the global generators
 
     def _weight_step(self) -> None:
         cfg = self.config
@@ -208,6 +208,7 @@ class OneShotSearch:
         x, y = self.train_stream.next()
         batch = len(y)
         x, y = (t.to(self.device, non_blocking=True) for t in self.shards.take(x, y))
+        self.net.whole_batch = batch if self.shards.parallel else None
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * self.step / cfg.steps))
         self.net.train()

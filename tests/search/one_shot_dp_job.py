@@ -2,8 +2,7 @@
 `python one_shot_dp_job.py DIRECTORY STEPS UNTIL RANK WORLD PORT`.
 
 Joins a gloo process group of WORLD workers on 127.0.0.1:PORT as RANK (WORLD 1: no group, the
-plain loop) and runs `one_shot_fixtures.tiny_search` without dropout (the one part whose draws
-differ per worker) for STEPS steps, stopping at UNTIL, with a checkpoint every 2 steps in
+plain loop) and runs `one_shot_fixtures.tiny_search` (head dropout 0.2) for STEPS steps, stopping at UNTIL, with a checkpoint every 2 steps in
 DIRECTORY (resuming from one found there); one torch thread, on the CPU. Worker 0 writes the
 final supernet's state_dict to DIRECTORY/final.pt.
 """
@@ -30,7 +29,7 @@ if __name__ == "__main__":
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
                                 timeout=timedelta(seconds=120))
     config = OneShotConfig(steps=steps, samples_per_step=2, warmup_fraction=0.5, checkpoint_every=2, lr=0.05)
-    search = tiny_search(directory, config, dropout=0.0)
+    search = tiny_search(directory, config)
     search.run(until)
     if rank == 0:
         torch.save(search.net.state_dict(), directory / "final.pt")
