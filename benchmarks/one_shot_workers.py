@@ -11,8 +11,11 @@ the timing), the same one-shot search of `--steps` steps runs
 alternating, `--repeats` times each. Printed per run: the loop's children/s (the checkpoint's
 `elapsed_s`, Ray's start-up excluded) and the wall time with start-up; then the medians, the ratio
 (2 workers / 1; goal > 1: more children per second), and how far the 2-worker search followed the
-1-worker one (share of identical sampled paths; largest |weight difference|): float rounding only
-(the order of sums differs), which a long search's controller may amplify into other samples.
+1-worker one (share of identical sampled paths; largest |weight difference|). The workers differ
+from one process by float rounding only (the order of sums; with the tiny test search: the same
+paths, weights within 3e-7), but this search amplifies rounding: one process with 1 torch thread
+against 2 already differs (measured on the demo config, 16 steps: rewards by ~1e-3 from the first
+controller step, 9 of the last 12 sampled paths different), so expect the paths to part here too.
 On a shared machine the times scale with the load; the load average is printed.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/one_shot_workers.py [--steps 40] [--repeats 2]
