@@ -26,6 +26,12 @@ and ends exactly as an uninterrupted one (on the same device and thread count). 
 `torch.load(weights_only=True)`.
 
 On CUDA the supernet runs under `torch.autocast` (bfloat16); the controller always runs on the CPU.
+
+Data-parallel: built inside an initialised `torch.distributed` process group of several workers, the
+search runs as `search.data_parallel` describes (every worker the same loop and paths, each a shard
+of every batch, gradients and BatchNorm statistics summed over the workers); worker 0 writes the
+checkpoints (holding every worker's RNG state) and logs, every worker resumes from them. A checkpoint
+of an unfinished search resumes only with the number of workers that wrote it.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from models import atomic
 from models.spec import ArchSpec
 from search.batch_stream import Batch, BatchStream
 from search.controller import Controller
+from search.data_parallel import Shards, gather_objects, sum_gradients, sum_scalars
 from search.policy import PolicyConfig, PolicyGradient
 from search.rewards import RewardFn
 from search.settings import check_settings, settings_from_dict
@@ -99,6 +106,12 @@ class OneShotConfig:
         return settings_from_dict(cls, data, "one-shot")
 
 
+def checkpoint_progress(path: str | Path) -> tuple[int, int]:
+    """(steps done, data-parallel workers that wrote it) of a one-shot checkpoint."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return int(state["step"]), len(state.get("workers", [None]))
+
+
 def warmup_choices(space: SearchSpace, choices: Sequence[int], on: float, generator: torch.Generator) -> list[int]:
     """`choices` with each decision switched to its all-on choice with probability `on`."""
     switch = torch.rand(len(choices), generator=generator) < on
@@ -130,10 +143,12 @@ class OneShotSearch:
         self.amp = config.amp and self.device.type == "cuda"
         self.latency, self.reward = latency, reward
         self.directory = Path(directory) if directory is not None else None
-        self.log = log
+        self.shards = Shards.current()
+        self.log = log if self.shards.rank == 0 else None
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.net = SuperNet(space, num_classes, dropout).to(self.device)
+        self.net.sync_bn = self.shards.parallel
         self.optimizer = torch.optim.SGD(self.net.parameters(), lr=config.lr, momentum=config.momentum,
                                          weight_decay=config.weight_decay, nesterov=config.momentum > 0)
         self.controller = Controller([(d.name, len(d.choices)) for d in space.decisions], seed=seed,
@@ -146,6 +161,7 @@ class OneShotSearch:
         self.samples: list[dict[str, Any]] = []
         self._latency_ms: dict[str, float] = {}
         self._started = False
+        self.checkpoint_workers = self.shards.world  # how many workers wrote the loaded checkpoint
 
     # ---- the loop ---------------------------------------------------------------------------
     @property
@@ -176,6 +192,11 @@ class OneShotSearch:
         self._started = True
         if self.directory is not None and (self.directory / STATE_FILE).is_file():
             self.load(self.directory / STATE_FILE)
+            if self.checkpoint_workers != self.shards.world and self.step < self.config.steps:
+                raise ValueError(f"{self.directory / STATE_FILE}: the search was checkpointed by "
+                                 f"{self.checkpoint_workers} data-parallel worker(s) at step {self.step} of "
+                                 f"{self.config.steps}; resume it with search.one_shot.workers: "
+                                 f"{self.checkpoint_workers}, or start it in a new directory")
         else:
             torch.manual_seed(self.seed)  # dropout draws from the global generators
 
@@ -184,17 +205,28 @@ class OneShotSearch:
         on = warmup_probability(self.step, cfg.steps, cfg.warmup_fraction)
         sampled = self.policy.sample(1)[0].choices
         choices = warmup_choices(self.space, sampled, on, self.generator)
-        x, y = (t.to(self.device, non_blocking=True) for t in self.train_stream.next())
+        x, y = self.train_stream.next()
+        batch = len(y)
+        x, y = (t.to(self.device, non_blocking=True) for t in self.shards.take(x, y))
+        self.net.whole_batch = batch if self.shards.parallel else None
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * self.step / cfg.steps))
         self.net.train()
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            loss = F.cross_entropy(self.net(x, choices), y, label_smoothing=cfg.label_smoothing)
-        if not torch.isfinite(loss):
-            raise RuntimeError(f"one-shot search: the supernet's training loss is {float(loss)} at step {self.step} "
+            logits = self.net(x, choices)
+        if self.shards.parallel:  # this shard's part of the whole batch's mean loss
+            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing, reduction="sum") / batch
+            whole = sum_scalars([float(loss.detach())])[0]
+        else:
+            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            whole = float(loss.detach())
+        if not math.isfinite(whole):
+            raise RuntimeError(f"one-shot search: the supernet's training loss is {whole} at step {self.step} "
                                f"(path {self.space.decode(choices).to_str()}); lower one_shot.lr")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if self.shards.parallel:
+            sum_gradients(self.net.parameters())
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.grad_clip)
         self.optimizer.step()
 
@@ -229,7 +261,8 @@ class OneShotSearch:
     def evaluate(self, choices: Sequence[int], images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
         """Shared-weight (accuracy, mean cross-entropy) of a path on one batch, BatchNorm on the batch's
         own statistics."""
-        images, labels = images.to(self.device), labels.to(self.device)
+        batch = len(labels)
+        images, labels = (t.to(self.device) for t in self.shards.take(images, labels))
         self.net.eval()
         self.net.batch_stats = True
         try:
@@ -237,7 +270,11 @@ class OneShotSearch:
                 logits = self.net(images, choices).float()
         finally:
             self.net.batch_stats = False
-        return float((logits.argmax(1) == labels).float().mean()), float(F.cross_entropy(logits, labels))
+        if not self.shards.parallel:
+            return float((logits.argmax(1) == labels).float().mean()), float(F.cross_entropy(logits, labels))
+        correct, loss = sum_scalars([float((logits.argmax(1) == labels).sum()),
+                                     float(F.cross_entropy(logits, labels, reduction="sum"))])
+        return correct / batch, loss / batch
 
     # ---- results ----------------------------------------------------------------------------
     @torch.no_grad()
@@ -279,7 +316,9 @@ class OneShotSearch:
 
     # ---- checkpoint -------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        cuda = self.device.type == "cuda"
+        """The checkpoint; with several workers a collective call (every worker's RNG state is gathered,
+        and every worker's weights and controller are checked to be in lockstep)."""
+        workers = self._worker_states()
         return {
             "format": STATE_FORMAT,
             "config": asdict(self.config),
@@ -291,15 +330,38 @@ class OneShotSearch:
             "policy": self.policy.state_dict(),
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if cuda else [],
+            "cuda_rng": workers[0]["cuda_rng"],
+            "workers": [w["torch_rng"] for w in workers],
+            "workers_cuda": [w["cuda_rng"] for w in workers],
             "streams": {"train": self.train_stream.state(), "val": self.val_stream.state()},
             "samples": json.dumps(self.samples),
         }
 
+    def _worker_states(self) -> list[dict[str, Any]]:
+        mine = {"torch_rng": torch.get_rng_state(), "checksum": self._checksum(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []}
+        if not self.shards.parallel:
+            return [mine]
+        states = gather_objects(mine, self.shards.world)
+        sums = [s["checksum"] for s in states]  # type: ignore[index]
+        if any(c != sums[0] for c in sums):
+            raise RuntimeError(f"one-shot search: the data-parallel workers diverged by step {self.step} (weight and "
+                               f"controller checksums {sums}); this is a bug, please report it with the config")
+        return states  # type: ignore[return-value]
+
+    def _checksum(self) -> list[float]:
+        """Sums of the supernet's and the controller's parameters and the number of samples."""
+        with torch.no_grad():
+            return [float(sum(p.double().sum() for p in self.net.state_dict().values() if p.is_floating_point())),
+                    float(sum(p.double().sum() for p in self.controller.parameters())), float(len(self.samples))]
+
     def save(self) -> None:
         if self.directory is None:
             return
-        atomic.save_torch(self.directory / STATE_FILE, self.state_dict())
+        state = self.state_dict()
+        if self.shards.rank != 0:
+            return
+        atomic.save_torch(self.directory / STATE_FILE, state)
         atomic.write_json(self.directory / SAMPLES_FILE, self.samples)
 
     def load(self, path: str | Path) -> None:
@@ -311,14 +373,18 @@ class OneShotSearch:
         if mine != theirs:
             raise ValueError(f"{path}: the checkpoint was written with {theirs}, this search has {mine}; resume with "
                              f"the settings the search started with, or start it in a new directory")
+        workers = state.get("workers", [state["torch_rng"]])
+        self.checkpoint_workers = len(workers)
         self.step, self.elapsed_s = state["step"], state["elapsed_s"]
         self.net.load_state_dict(state["supernet"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.policy.load_state_dict(state["policy"])
         self.generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"]:
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        rank = self.shards.rank if self.shards.rank < len(workers) else 0
+        torch.set_rng_state(workers[rank])
+        cuda_rng = state.get("workers_cuda", [state["cuda_rng"]])[rank]
+        if cuda_rng:
+            torch.cuda.set_rng_state_all(cuda_rng)
         self.train_stream.restore(state["streams"]["train"])
         self.val_stream.restore(state["streams"]["val"])
         self.samples = json.loads(state["samples"])

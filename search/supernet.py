@@ -18,7 +18,11 @@ forward uses (`shared_slice`), so the child built from them computes the path's 
 BatchNorm: in train mode batch statistics are used and the shared running statistics updated (as
 `nn.BatchNorm2d`); in eval mode the running statistics are used; `batch_stats=True` scores a path
 with each batch's own statistics and leaves the running ones alone (the statistics a path's slice
-has seen while training other paths do not describe it).
+has seen while training other paths do not describe it). With `sync_bn` (data-parallel workers,
+`search.data_parallel`) both kinds of batch statistics are those of the workers' whole batch, and
+with `whole_batch` set (the size of the batch a training shard belongs to) the head's dropout keeps
+this shard's rows of the whole batch's mask, drawn as `F.dropout` draws it from the generator every
+worker shares: the workers drop what one process would.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from torch import nn
 from models.blocks import BN_EPS, ConvBNAct, EfficientHead, SqueezeExcite, se_width
 from models.builder import MobileNet, init_weights
 from models.spec import IN_CHANNELS, STEM_KERNEL, STEM_STRIDE, ArchSpec, BlockSpec
+from search.data_parallel import Shards, synced_batch_norm
 from search.space import SearchSpace
 from search.stages import mid_width
 
@@ -87,8 +92,13 @@ class _Slicer:
         c = x.shape[1]
         weight, bias = bn.weight[:c], bn.bias[:c]
         if not self.net.training and self.net.batch_stats:
+            if self.net.sync_bn:
+                return synced_batch_norm(x, None, None, weight, bias, 0.0, BN_EPS)
             return F.batch_norm(x, None, None, weight, bias, True, 0.0, BN_EPS)
         assert bn.running_mean is not None and bn.running_var is not None
+        if self.net.training and self.net.sync_bn:
+            assert bn.momentum is not None
+            return synced_batch_norm(x, bn.running_mean[:c], bn.running_var[:c], weight, bias, bn.momentum, BN_EPS)
         return F.batch_norm(x, bn.running_mean[:c], bn.running_var[:c], weight, bias, self.net.training,
                             bn.momentum, BN_EPS)
 
@@ -149,6 +159,8 @@ class SuperNet(nn.Module):
         self.space = space
         self.num_classes = num_classes
         self.batch_stats = False
+        self.sync_bn = False
+        self.whole_batch: int | None = None
         self.stem = ConvBNAct(IN_CHANNELS, space.stem.out, STEM_KERNEL, STEM_STRIDE, act=space.stem.act)
         stages = []
         in_widths: tuple[int, ...] = (space.stem.out,)
@@ -180,7 +192,15 @@ class SuperNet(nn.Module):
         head = self.head
         x = ops.conv_bn_act(x, head.conv, self.space.head.last)
         x = head.pool(x).flatten(1)
-        return head.classifier(head.dropout(head.act(head.fc(x))))
+        return head.classifier(self._dropout(head.act(head.fc(x))))
+
+    def _dropout(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.head.dropout.p
+        if self.whole_batch is None or not self.training or p == 0:
+            return self.head.dropout(x)
+        mask = torch.empty((self.whole_batch, *x.shape[1:]), dtype=torch.bool, device=x.device).bernoulli_(1 - p)
+        (rows,) = Shards.current().take(mask)
+        return x * rows * (1 / (1 - p))
 
 
 def extract_child(net: SuperNet, choices: Sequence[int]) -> MobileNet:

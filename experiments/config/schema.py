@@ -224,10 +224,22 @@ class OneShotSection(Strict):
                                                        "controller's probability, or the best shared-weight reward")
     uniform_samples: int = Field(100, ge=0, description="after the search, this many uniform paths and the last as "
                                  "many samples are scored by the final supernet (the report's baseline; 0: none)")
+    workers: int = Field(1, ge=1, description="data-parallel Ray Train workers for the supernet (1: in this process); "
+                         "each takes a share of every batch, with gradients and BatchNorm statistics summed over "
+                         "them, so the search follows the 1-worker trajectory; each gets ray.resources_per_trial; "
+                         "on a cluster (ray.address) set it to the worker slots, the run directory on shared storage")
+
+    @model_validator(mode="after")
+    def _workers_share_batches(self) -> OneShotSection:
+        if self.workers > min(self.batch_size, self.val_batch_size):
+            raise ConfigIssue("workers", self.workers, f"each worker needs a share of every batch: use at most "
+                              f"min(batch_size, val_batch_size) = {min(self.batch_size, self.val_batch_size)} "
+                              f"workers, or larger batches")
+        return self
 
     def loop_config(self) -> OneShotConfig:
         """The loop's settings (this section less the phase's own keys)."""
-        own = {"batch_size", "val_batch_size", "top_k", "rank_by", "uniform_samples"}
+        own = {"batch_size", "val_batch_size", "top_k", "rank_by", "uniform_samples", "workers"}
         return OneShotConfig.from_dict(self.model_dump(exclude=own))
 
 

@@ -8,25 +8,30 @@ one (a finished stage returns its samples at once). At the end, `search.one_shot
 uniformly random paths and the last as many recorded ones are scored by the final supernet on the same validation
 batches (pair i shares batch i) into `one_shot_uniform.csv` (`layout.ONE_SHOT_UNIFORM`: columns
 `sample` (`uniform` or `last`), arch, accuracy, quality, latency_ms, reward): the baseline the
-report holds the controller's late samples against. No Ray here: the supernet trains in this process
-(CUDA with mixed precision when present).
+report holds the controller's late samples against. The supernet trains in this process (CUDA with
+mixed precision when present), or with `search.one_shot.workers` > 1 data-parallel on Ray Train
+workers (`experiments.ray_jobs.one_shot_workers`); this process then reads their last checkpoint.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pandas as pd
+import torch
 
+from experiments.config.errors import RunDirError
 from experiments.config.schema import Config
 from experiments.config.spaces import resolve_space
 from experiments.data.loader import BatchLoader
 from experiments.data.types import DataBundle
+from experiments.ray_jobs.one_shot_workers import train_on_workers
 from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir
 from models import atomic
-from search.one_shot import OneShotSearch
+from search.one_shot import STATE_FILE, OneShotSearch, checkpoint_progress
 from search.rewards import RewardFn
 from search.trial_record import TrialRecord
 from search.tune_searcher import LatencyModel
@@ -35,8 +40,10 @@ UNIFORM_COLUMNS = ("sample", "arch", "accuracy", "quality", "latency_ms", "rewar
 
 
 def one_shot_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel, reward: RewardFn,
-                    log: Callable[[str], None] | None = print) -> OneShotSearch:
-    """The configured one-shot search, checkpointing into (and resuming from) the run's `one_shot/`."""
+                    log: Callable[[str], None] | None = print,
+                    device: torch.device | None = None) -> OneShotSearch:
+    """The configured one-shot search, checkpointing into (and resuming from) the run's `one_shot/`, on
+    `device` (None: CUDA when present)."""
     s = cfg.search
     assert s is not None
     o = s.one_shot
@@ -47,7 +54,7 @@ def one_shot_search(cfg: Config, run: RunDir, data: DataBundle, latency: Latency
     return OneShotSearch(resolve_space(cfg.space), data.num_classes, train, val, latency, reward,
                          o.loop_config(), policy=s.controller.policy(s.algorithm),
                          controller=s.controller.controller(), seed=cfg.seed,
-                         directory=run.path(layout.ONE_SHOT_DIR), log=log)
+                         directory=run.path(layout.ONE_SHOT_DIR), device=device, log=log)
 
 
 def one_shot_stage(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel, reward: RewardFn,
@@ -57,6 +64,9 @@ def one_shot_stage(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyM
     assert cfg.search is not None
     o = cfg.search.one_shot
     search = one_shot_search(cfg, run, data, latency, reward, log)
+    if not finished(search, o.workers, run) and o.workers > 1:
+        train_on_workers(partial(one_shot_search, cfg, run, data, latency, reward), o.workers,
+                         cfg.ray.resources_per_trial, run.path(layout.RAY_DIR), log)
     samples = search.run()
     n = o.uniform_samples
     if n and not run.path(layout.ONE_SHOT_UNIFORM).is_file():
@@ -69,6 +79,22 @@ def one_shot_stage(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyM
     log(f"search: one-shot stage scored {len(samples)} paths; stand-alone stage trains the top {len(top)} by "
         f"{o.rank_by}: " + ", ".join(f"{r['probability']:.3g}" for r in top))
     return [TrialRecord(**r) for r in samples], [r["choices"] for r in top]
+
+
+def finished(search: OneShotSearch, workers: int, run: RunDir) -> bool:
+    """Whether the run's one-shot checkpoint holds the finished search; an unfinished one written by
+    another number of workers than `workers` is a RunDirError (it resumes only with as many)."""
+    checkpoint = run.path(layout.ONE_SHOT_DIR, STATE_FILE)
+    if not checkpoint.is_file():
+        return False
+    step, written_by = checkpoint_progress(checkpoint)
+    if step >= search.config.steps:
+        return True
+    if written_by != workers:
+        raise RunDirError(f"{checkpoint}: the one-shot search was checkpointed by {written_by} worker(s) at step "
+                          f"{step} of {search.config.steps}; resume it with search.one_shot.workers: {written_by}, "
+                          f"or start a new run directory")
+    return False
 
 
 def uniform_baseline(search: OneShotSearch, data: DataBundle, batch_size: int, seed: int, n: int) -> pd.DataFrame:
