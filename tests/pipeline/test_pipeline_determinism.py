@@ -32,10 +32,11 @@ def test_the_same_config_twice_gives_the_same_children_and_netadapt_steps(tmp_pa
     for name in ("first", "second"):
         folder = tmp_path / name
         folder.mkdir()
-        config = tiny_config(folder, name=name, search=ONE_SHOT, latency={"table": table},
-                             data={"val_size": 64}, pipeline={"references": []})
+        config = tiny_config(folder, name=name, search=ONE_SHOT, latency={"table": table}, data={"val_size": 64},
+                             netadapt={"target_ratio": 0.9}, pipeline={"references": []})
         code, out = hwnas_run(config)
-        assert code == 0, out[-3000:]
+        # 1: every output written, the target not met by the table (a tiny net's few steps can stall)
+        assert code == 0 or (code == 1 and "the latency target was not met" in out), out[-3000:]
         runs.append(_decisions(folder / "runs" / name))
     (trials_a, kept_a), (trials_b, kept_b) = runs
     assert len(trials_a) > 12 and kept_a, "the run should sample paths and keep NetAdapt steps"
