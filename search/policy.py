@@ -16,7 +16,9 @@ loss also fits the policy to them by maximum likelihood,
     loss += -top_k_weight * mean over the elite of log p(a)
 
 which spends every trained child's reward again at every update, not only in its own batch.
-`top_k` = 0 turns it off.
+`top_k` = 0 turns it off. The stand-alone search (`search.tune_searcher.ControllerSearcher`) passes
+its best trained children; the one-shot loop passes none (its rewards come from a supernet still
+training, so old ones are stale).
 
 PPO (Schulman et al. 2017; MnasNet's choice), the clipped surrogate over `ppo_epochs` passes per batch,
 with the same baseline as the advantage and the sampling-time log-probabilities as the old policy:

@@ -141,7 +141,8 @@ class ControllerConfig(Strict):
     top_k: int | None = Field(None, ge=0, description="priority-queue training (Abolafia et al. 2018): each "
                               "update also fits the policy by maximum likelihood to the top_k best children trained "
                               f"so far; 0 disables; null: {DEFAULT_TOP_K['reinforce']} for reinforce, "
-                              f"{DEFAULT_TOP_K['ppo']} for ppo")
+                              f"{DEFAULT_TOP_K['ppo']} for ppo; stand-alone children only (the one-shot loop's "
+                              "rewards come from a supernet still training, so it keeps no queue)")
     top_k_weight: float = Field(_POLICY.top_k_weight, ge=0, description="weight of that maximum-likelihood term "
                                 "against the (normalised) policy-gradient term")
 
