@@ -32,7 +32,7 @@ from search.nasbench201 import NasBench201Table  # noqa: E402
 from search.tabular_score import GroundTruth  # noqa: E402
 
 # the candidate keys (ControllerConfig names, which the code uses too) and where they go in make_searcher's settings
-POLICY_KEYS = {"lr", "baseline_decay", "entropy_weight"}
+POLICY_KEYS = {"lr", "baseline_decay", "entropy_weight", "top_k", "top_k_weight"}
 CONTROLLER_KEYS = {"tanh_clip", "temperature"}
 MAX_TUNING_COLUMNS = 3
 

@@ -9,6 +9,17 @@ s is a moving standard deviation of the reward (1 when `normalize` is off). Norm
 step and the entropy weight independent of the reward's scale: proxy accuracies differ by a few
 tenths of a percent, a synthetic reward by tenths, and the same settings serve both.
 
+Priority-queue training (Abolafia et al. 2018, "Neural Program Synthesis with Priority Queue
+Training"), optional: the caller passes the `top_k` best children seen so far (`elite`), and the
+loss also fits the policy to them by maximum likelihood,
+
+    loss += -top_k_weight * mean over the elite of log p(a)
+
+which spends every trained child's reward again at every update, not only in its own batch.
+`top_k` = 0 turns it off. The stand-alone search (`search.tune_searcher.ControllerSearcher`) passes
+its best trained children; the one-shot loop passes none (its rewards come from a supernet still
+training, so old ones are stale).
+
 PPO (Schulman et al. 2017; MnasNet's choice), the clipped surrogate over `ppo_epochs` passes per batch,
 with the same baseline as the advantage and the sampling-time log-probabilities as the old policy:
 
@@ -31,6 +42,9 @@ from search.settings import check_settings, settings_from_dict
 
 ALGORITHMS = ("reinforce", "ppo")
 DEFAULT_ENTROPY_WEIGHT = {"reinforce": 0.2, "ppo": 0.05}  # PPO's bonus acts in each of its `ppo_epochs` passes
+# the priority queue helps REINFORCE on NAS-Bench-201; PPO, whose term acts in each of its passes, collapsed with it
+# onto its first good samples on the synthetic test (docs/controller_tuning.md)
+DEFAULT_TOP_K = {"reinforce": 10, "ppo": 0}
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,8 @@ class PolicyConfig:
     ppo_epochs: int = 3
     grad_clip: float = 5.0
     normalize: bool = True
+    top_k: int = 10
+    top_k_weight: float = 0.3
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -59,16 +75,19 @@ class PolicyConfig:
             "ppo_clip": 0 < self.ppo_clip < 1,
             "ppo_epochs": isinstance(self.ppo_epochs, int) and self.ppo_epochs >= 1,
             "grad_clip": self.grad_clip > 0,
+            "top_k": isinstance(self.top_k, int) and self.top_k >= 0,
+            "top_k_weight": self.top_k_weight >= 0,
         }
         check_settings("policy", self, checks, "lr > 0, 0 <= baseline_decay < 1, entropy_weight >= 0, "
-                       "0 < ppo_clip < 1, ppo_epochs >= 1, grad_clip > 0")
+                       "0 < ppo_clip < 1, ppo_epochs >= 1, grad_clip > 0, top_k >= 0, top_k_weight >= 0")
 
     @classmethod
     def default(cls, algorithm: str) -> PolicyConfig:
-        """The default settings of `algorithm`, with its own entropy weight (`DEFAULT_ENTROPY_WEIGHT`)."""
+        """The default settings of `algorithm`, with its own entropy weight and priority queue
+        (`DEFAULT_ENTROPY_WEIGHT`, `DEFAULT_TOP_K`)."""
         if algorithm not in ALGORITHMS:
             raise ValueError(f"policy algorithm {algorithm!r} is unknown; choose one of {', '.join(ALGORITHMS)}")
-        return cls(algorithm=algorithm, entropy_weight=DEFAULT_ENTROPY_WEIGHT[algorithm])
+        return cls(algorithm=algorithm, entropy_weight=DEFAULT_ENTROPY_WEIGHT[algorithm], top_k=DEFAULT_TOP_K[algorithm])
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PolicyConfig:
@@ -107,8 +126,10 @@ class PolicyGradient:
                 for row, lp, h in zip(rollout.choices, rollout.log_prob, rollout.entropy)]
 
     def update(self, choices: Sequence[Sequence[int]], rewards: Sequence[float],
-               old_log_probs: Sequence[float] | None = None) -> dict[str, float]:
-        """One controller update from a batch; returns the logged terms (loss, baseline, entropy...)."""
+               old_log_probs: Sequence[float] | None = None,
+               elite: Sequence[Sequence[int]] = ()) -> dict[str, float]:
+        """One controller update from a batch; `elite` holds the best choice vectors seen so far (at most
+        `top_k` are used; the priority-queue term). Returns the logged terms (loss, baseline, entropy...)."""
         if not choices or len(choices) != len(rewards):
             raise ValueError(f"update needs one reward per choice vector; got {len(choices)} and {len(rewards)}")
         reward = torch.tensor(rewards, dtype=torch.float32)
@@ -121,8 +142,10 @@ class PolicyGradient:
         if self.config.normalize:
             advantage = advantage / (self.reward_var ** 0.5 + 1e-8)
         batch = torch.tensor([list(c) for c in choices], dtype=torch.long)
+        queue = [list(c) for c in elite][:self.config.top_k]
+        top = torch.tensor(queue, dtype=torch.long) if queue and self.config.top_k_weight > 0 else None
         if self.config.algorithm == "reinforce":
-            stats = self._step(batch, lambda rollout: -(advantage * rollout.log_prob).mean())
+            stats = self._step(batch, lambda rollout: -(advantage * rollout.log_prob).mean(), top)
         else:
             if old_log_probs is None or len(old_log_probs) != len(choices):
                 raise ValueError("PPO needs the sampling-time log-probability of every choice vector")
@@ -134,7 +157,7 @@ class PolicyGradient:
                 return -torch.min(ratio * advantage, ratio.clamp(low, high) * advantage).mean()
 
             for _ in range(self.config.ppo_epochs):
-                stats = self._step(batch, surrogate)
+                stats = self._step(batch, surrogate, top)
         decay = self.config.baseline_decay
         for r in rewards:
             self.reward_var = decay * self.reward_var + (1 - decay) * (float(r) - self.baseline) ** 2
@@ -143,10 +166,12 @@ class PolicyGradient:
         return {**stats, "reward_mean": float(reward.mean()), "advantage_mean": float(advantage.mean()),
                 "baseline": self.baseline, "reward_std": self.reward_var ** 0.5}
 
-    def _step(self, batch: torch.Tensor, objective: Any) -> dict[str, float]:
+    def _step(self, batch: torch.Tensor, objective: Any, elite: torch.Tensor | None) -> dict[str, float]:
         rollout = self.controller.evaluate(batch)
         entropy = rollout.entropy.mean()
         loss = objective(rollout) - self.config.entropy_weight * entropy
+        if elite is not None:
+            loss = loss - self.config.top_k_weight * self.controller.evaluate(elite).log_prob.mean()
         self.optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.controller.parameters(), self.config.grad_clip)

@@ -39,7 +39,9 @@ state_dict) plain; nothing is pickled.
 `ControllerSearcher` is the LSTM controller with REINFORCE or PPO (`search.policy`). It samples a
 whole batch of `batch_size` children at once from the current policy (one LSTM pass instead of
 `batch_size`) and drops what is left of it when the policy updates, so every child still comes
-from the policy in force when it was suggested.
+from the policy in force when it was suggested. With `policy.top_k` > 0 each update also fits
+the policy to the `top_k` best children trained so far by reward (priority-queue training,
+`search.policy`); they are read from the records, so resuming needs no extra state.
 """
 
 from __future__ import annotations
@@ -378,8 +380,9 @@ class ControllerSearcher(SpaceSearcher):
         if len(self.batch) < self.batch_size:
             return
         rows = [self.trials[i] for i in self.batch]
+        elite = [t["choices"] for t in best_by_reward(self.trials, self.policy.config.top_k)]
         stats = self.policy.update([r["choices"] for r in rows], [r["reward"] for r in rows],
-                                   [r["log_prob"] for r in rows])
+                                   [r["log_prob"] for r in rows], elite)
         self.update_log.append({"update": self.policy.updates, "trials": len(self.trials), **stats})
         self.batch = []
         self.drawn = []  # from the policy before this update

@@ -32,7 +32,7 @@ from models.references import resolve_arch
 from models.spec import SpecError
 from search.controller import HIDDEN_SIZE, TANH_CLIP, TEMPERATURE
 from search.one_shot import QUALITIES, OneShotConfig
-from search.policy import DEFAULT_ENTROPY_WEIGHT, PolicyConfig
+from search.policy import DEFAULT_ENTROPY_WEIGHT, DEFAULT_TOP_K, PolicyConfig
 from search.rewards import MNASNET_W, TUNAS_BETA
 from search.searchers.evolution import POPULATION, TOURNAMENT
 from search.searchers.registry import ALGORITHMS
@@ -138,12 +138,21 @@ class ControllerConfig(Strict):
     ppo_clip: float = Field(_POLICY.ppo_clip, gt=0, lt=1)
     ppo_epochs: int = Field(_POLICY.ppo_epochs, ge=1, description="PPO passes over each batch")
     batch_size: int = Field(BATCH_SIZE, ge=1, description="children per policy update")
+    top_k: int | None = Field(None, ge=0, description="priority-queue training (Abolafia et al. 2018): each "
+                              "update also fits the policy by maximum likelihood to the top_k best children trained "
+                              f"so far; 0 disables; null: {DEFAULT_TOP_K['reinforce']} for reinforce, "
+                              f"{DEFAULT_TOP_K['ppo']} for ppo; stand-alone children only (the one-shot loop's "
+                              "rewards come from a supernet still training, so it keeps no queue)")
+    top_k_weight: float = Field(_POLICY.top_k_weight, ge=0, description="weight of that maximum-likelihood term "
+                                "against the (normalised) policy-gradient term")
 
     def policy(self, algorithm: str) -> PolicyConfig:
         """The policy-gradient settings for `algorithm` (reinforce or ppo)."""
         entropy = DEFAULT_ENTROPY_WEIGHT[algorithm] if self.entropy_weight is None else self.entropy_weight
         return PolicyConfig(algorithm=algorithm, lr=self.lr, baseline_decay=self.baseline_decay,
-                            entropy_weight=entropy, ppo_clip=self.ppo_clip, ppo_epochs=self.ppo_epochs)
+                            entropy_weight=entropy, ppo_clip=self.ppo_clip, ppo_epochs=self.ppo_epochs,
+                            top_k=DEFAULT_TOP_K[algorithm] if self.top_k is None else self.top_k,
+                            top_k_weight=self.top_k_weight)
 
     def controller(self) -> dict[str, Any]:
         """`search.controller.Controller` keyword arguments."""

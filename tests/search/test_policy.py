@@ -31,6 +31,24 @@ def test_an_update_moves_probability_towards_the_rewarded_choice(algorithm: str)
     assert set(stats) >= {"loss", "entropy", "reward_mean", "advantage_mean", "baseline"}
 
 
+@pytest.mark.parametrize("algorithm", ["reinforce", "ppo"])
+def test_the_priority_queue_term_fits_the_policy_to_the_best_children(algorithm: str) -> None:
+    """Equal rewards carry no policy-gradient signal; with top_k the update still raises the probability
+    of the queued best child, and only the first top_k of the queue are used."""
+    samples = make(algorithm).sample(8)
+    choices, old = [s.choices for s in samples], [s.log_prob for s in samples]
+    moved = {}
+    for top_k, elite in ((0, [[2, 1]]), (1, [[2, 1]]), (1, [[0, 0], [2, 1]])):
+        policy = PolicyGradient(Controller(DECISIONS, hidden_size=8, seed=0),
+                                PolicyConfig(algorithm=algorithm, entropy_weight=0.0, top_k=top_k), 0)
+        before = policy.controller.probability([2, 1])
+        policy.update(choices, [1.0] * len(choices), old, elite)
+        moved[(top_k, len(elite))] = policy.controller.probability([2, 1]) - before
+    assert moved[(0, 1)] == pytest.approx(0.0, abs=1e-6)  # top_k 0: the queue is ignored
+    assert moved[(1, 1)] > 0.01
+    assert moved[(1, 2)] < moved[(1, 1)]  # only [0, 0], the first of the queue, was fitted
+
+
 def test_baseline_is_a_moving_average_of_rewards() -> None:
     policy = make()
     policy.update([[0, 0], [1, 1]], [1.0, 3.0])
@@ -68,6 +86,8 @@ def test_settings_are_validated() -> None:
         PolicyConfig(algorithm="a2c")
     with pytest.raises(ValueError, match="ppo_clip=1.5"):
         PolicyConfig(ppo_clip=1.5)
+    with pytest.raises(ValueError, match="top_k=-1, top_k_weight=-0.5"):
+        PolicyConfig(top_k=-1, top_k_weight=-0.5)
     assert PolicyConfig.from_dict({"algorithm": "ppo", "ppo_epochs": 2}).ppo_epochs == 2
 
 

@@ -69,6 +69,25 @@ def test_rewards_update_the_policy_per_batch_and_budget_finishes() -> None:
     assert [r["index"] for r in searcher.best(6)] != [] and len(searcher.update_log) == 3
 
 
+def test_with_top_k_each_update_also_fits_the_best_children_trained_so_far(monkeypatch) -> None:
+    searcher = make_searcher(policy=PolicyConfig(top_k=2))
+    queues = []
+    update = searcher.policy.update
+
+    def spy(choices, rewards, old_log_probs=None, elite=()):
+        queues.append([list(c) for c in elite])
+        return update(choices, rewards, old_log_probs, elite)
+
+    monkeypatch.setattr(searcher.policy, "update", spy)
+    drive(searcher, ["t0", "t1", "t2"], fail=("t1",))
+    drive(searcher, ["t3", "t4", "t5"])
+    assert len(queues) == searcher.policy.updates >= 2
+    for n, queue in enumerate(queues):
+        seen = [t for t in searcher.trials if t["index"] <= searcher.update_log[n]["trials"] - 1 and t["status"] == "ok"]
+        best = sorted(seen, key=lambda t: t["reward"], reverse=True)[:2]
+        assert queue == [t["choices"] for t in best]
+
+
 @pytest.mark.parametrize(("treatment", "reward"), [("skip", None), ("zero", 0.0)])
 def test_failed_children_are_recorded_and_treated(treatment: str, reward: float | None) -> None:
     searcher = make_searcher(on_failure=treatment)
