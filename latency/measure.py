@@ -83,9 +83,9 @@ def convert_job(job: tuple[str, object], dtype: str = "float32") -> bytes:
 
 
 class PieceMeasurer:
-    """Turns pieces into timers and entries; direct conversions (stems, blocks with a 1x1 output,
-    every int8 piece) are cached by key. With `num_classes`, a head piece of another class
-    count is refused (its table holds `num_classes`)."""
+    """Turns pieces into timers and entries; direct conversions (stems, every int8 piece) are
+    cached by key. With `num_classes`, a head piece of another class count is refused (its table
+    holds `num_classes`)."""
 
     def __init__(self, settings: BenchSettings, num_classes: int | None = None) -> None:
         self.settings = settings

@@ -1,7 +1,8 @@
 """Template rewriting: a block or head made from its structure's template has the converter's own
 graph (ops, each convolution's padding, every output shape) at every size, odd stride-2 inputs
 included (SAME padding there, no PAD op), 1x1 head inputs included (pooled by SUM there, not MEAN);
-the full sweep over the resolutions a search uses is `slow`."""
+1x1 block outputs included (their own templates); the full sweep over the resolutions a search
+uses is `slow`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from latency.export import tflite_bytes
 from latency.litert_bench import make_interpreter
 from latency.pieces import Piece
 from latency.template import piece_structure, dim_map, probe_piece, rewrite, templatable
-from models.spec import STEM_KERNEL, STEM_STRIDE, BlockSpec, HeadSpec, conv_out
+from models.spec import STEM_KERNEL, STEM_STRIDE, BlockSpec, HeadSpec, StemSpec, conv_out
 
 RESOLUTIONS = (32, 48, 64, 96, 112, 160, 176, 224)
 KINDS = [(k, se, act, expand) for k in (3, 5) for se in (False, True) for act in ("re", "hs")
@@ -106,10 +107,23 @@ def test_probe_dimensions_are_distinct_and_parity_selects_the_template() -> None
     assert stride2_sizes(176) == [88, 44, 22, 11, 6, 3]
 
 
-def test_blocks_with_1x1_output_are_converted_directly() -> None:
-    assert not templatable(Piece(2, 64, BlockSpec(5, 256, 96, 2, True, "hs")))
-    assert templatable(Piece(4, 64, BlockSpec(5, 256, 96, 2, True, "hs")))
+@pytest.mark.parametrize("piece", [
+    Piece(1, 96, BlockSpec(5, 576, 96, 1, True, "hs", residual=True)),  # V3-Small's last blocks at 32 px
+    Piece(1, 96, BlockSpec(7, 288, 96, 1, True, "hs", residual=True)),
+    Piece(2, 48, BlockSpec(5, 288, 96, 2, True, "hs")),  # even stride-2 input: PAD + VALID
+    Piece(1, 48, BlockSpec(7, 288, 96, 2, True, "hs")),  # odd stride-2 input: SAME
+    Piece(1, 40, BlockSpec(3, 40, 48, 1, False, "re")),  # no expansion, no SE
+    Piece(1, 40, BlockSpec(3, 40, 40, 1, True, "re", residual=True)),  # no expansion, SE, residual
+], ids=str)
+def test_blocks_with_a_1x1_output_have_templates_of_their_own(piece: Piece) -> None:
+    assert templatable(piece) and piece_structure(piece)[-1] is True
+    _assert_like_converter(piece)
+
+
+def test_every_block_and_head_is_templatable_and_stems_are_not() -> None:
+    assert templatable(Piece(2, 64, BlockSpec(5, 256, 96, 2, True, "hs")))
     assert templatable(Piece(1, 96, HeadSpec(576, 1024, "hs"), 10))
+    assert not templatable(Piece(32, 3, StemSpec(16, "hs")))
 
 
 def test_a_head_structure_is_its_activation_and_whether_its_input_is_1x1() -> None:
