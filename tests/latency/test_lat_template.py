@@ -70,9 +70,13 @@ def test_every_stride2_kind_matches_the_converter(kind) -> None:
         _assert_like_converter(_block(size, *kind))
 
 
-@pytest.mark.parametrize("piece", [Piece(1, 96, HeadSpec(576, 1024, "hs"), 10), Piece(2, 48, HeadSpec(280, 520, "hs"), 10),
+SLOW = pytest.mark.slow  # each case is two litert-torch conversions; make test keeps one of each kind
+
+
+@pytest.mark.parametrize("piece", [Piece(1, 96, HeadSpec(576, 1024, "hs"), 10),
+                                   pytest.param(Piece(2, 48, HeadSpec(280, 520, "hs"), 10), marks=SLOW),
                                    Piece(7, 160, HeadSpec(960, 1280, "re"), 1000),
-                                   Piece(1, 40, HeadSpec(40, 40, "re"), 40)], ids=str)
+                                   pytest.param(Piece(1, 40, HeadSpec(40, 40, "re"), 40), marks=SLOW)], ids=str)
 def test_head_template_matches_the_converter_at_1x1_and_larger_inputs(piece: Piece) -> None:
     _assert_like_converter(piece)
     ops = [op for op, _, _ in conv_layout(_made(piece))]
@@ -109,10 +113,10 @@ def test_probe_dimensions_are_distinct_and_parity_selects_the_template() -> None
 
 @pytest.mark.parametrize("piece", [
     Piece(1, 96, BlockSpec(5, 576, 96, 1, True, "hs", residual=True)),  # V3-Small's last blocks at 32 px
-    Piece(1, 96, BlockSpec(7, 288, 96, 1, True, "hs", residual=True)),
+    pytest.param(Piece(1, 96, BlockSpec(7, 288, 96, 1, True, "hs", residual=True)), marks=SLOW),
     Piece(2, 48, BlockSpec(5, 288, 96, 2, True, "hs")),  # even stride-2 input: PAD + VALID
-    Piece(1, 48, BlockSpec(7, 288, 96, 2, True, "hs")),  # odd stride-2 input: SAME
-    Piece(1, 40, BlockSpec(3, 40, 48, 1, False, "re")),  # no expansion, no SE
+    pytest.param(Piece(1, 48, BlockSpec(7, 288, 96, 2, True, "hs")), marks=SLOW),  # odd stride-2 input: SAME
+    pytest.param(Piece(1, 40, BlockSpec(3, 40, 48, 1, False, "re")), marks=SLOW),  # no expansion, no SE
     Piece(1, 40, BlockSpec(3, 40, 40, 1, True, "re", residual=True)),  # no expansion, SE, residual
 ], ids=str)
 def test_blocks_with_a_1x1_output_have_templates_of_their_own(piece: Piece) -> None:
