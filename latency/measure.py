@@ -98,7 +98,7 @@ class PieceMeasurer:
 
     def pending_jobs(self, pieces: list[Piece]) -> list[tuple[str, object]]:
         """Conversions `pieces` still need: templates for uncached block structures, and one
-        direct conversion per uncached stem / non-templatable block."""
+        direct conversion per uncached stem (and, for int8, per uncached piece)."""
         from latency.keys import piece_key
 
         jobs: list[tuple[str, object]] = [("template", s) for s in
