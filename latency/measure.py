@@ -97,7 +97,7 @@ class PieceMeasurer:
         return self.settings.dtype == "float32" and templatable(piece)
 
     def pending_jobs(self, pieces: list[Piece]) -> list[tuple[str, object]]:
-        """Conversions `pieces` still need: templates for uncached block structures, and one
+        """Conversions `pieces` still need: templates for uncached block and head structures, and one
         direct conversion per uncached stem (and, for int8, per uncached piece)."""
         from latency.keys import piece_key
 
