@@ -144,13 +144,28 @@ def test_a_batch_whose_canary_drifted_is_retimed_then_flagged(tmp_path, device, 
     build_table(table, [(64, p) for p in arch_pieces(random_archs[1], 64, 10)], measurer, progress=False, chunk=500)
     steady = measurer.canary_windows - first
     assert "warning" not in capsys.readouterr().err
-    measurer.canary_ms = 0.3  # 50% off the first batch: retimed once, still off, flagged
+    measurer.canary_ms = 0.3  # 46% off the earlier batches' median (0.205): retimed once, still off, flagged
     build_table(table, [(64, p) for p in arch_pieces(random_archs[2], 64, 10)], measurer, progress=False, chunk=500)
     batches = LatencyTable.load(tmp_path / "t.json").metadata["batches"]
     assert [b["drifted"] for b in batches] == [False, False, True]
-    assert batches[1]["canary_shift"] == pytest.approx(0.05) and batches[2]["canary_shift"] == pytest.approx(0.5)
+    assert batches[1]["canary_shift"] == pytest.approx(0.05) and batches[2]["canary_shift"] == pytest.approx(0.3 / 0.205 - 1)
     assert measurer.canary_windows - first - steady == 2 * steady  # the drifted batch was timed twice
     assert "drift canary of a batch" in capsys.readouterr().err
+
+
+def test_a_slow_first_batch_does_not_flag_every_later_batch(tmp_path, device, random_archs, capsys) -> None:
+    table = LatencyTable.create(tmp_path / "t.json", device, 10, FAST.to_dict())
+    measurer = SlowCanary()
+    measurer.canary_ms = 0.24  # the first batch in a slow mode (+20% of the steady 0.2)
+    build_table(table, [(64, p) for p in arch_pieces(random_archs[0], 64, 10)], measurer, progress=False, chunk=500)
+    measurer.canary_ms = 0.2
+    for arch in random_archs[1:4]:
+        build_table(table, [(64, p) for p in arch_pieces(arch, 64, 10)], measurer, progress=False, chunk=500)
+    batches = LatencyTable.load(tmp_path / "t.json").metadata["batches"]
+    # the second is measured against the slow first alone (-17%: flagged); the third against the median of
+    # 0.24 and 0.2 (-9%), the fourth against steady's: neither is flagged, as they were against the first
+    assert [b["drifted"] for b in batches] == [False, True, False, False]
+    assert batches[2]["canary_shift"] == pytest.approx(0.2 / 0.22 - 1) and batches[3]["canary_shift"] == 0.0
 
 
 def test_a_quiet_batch_converts_with_the_quiet_workers(tmp_path, device, random_archs, monkeypatch) -> None:
