@@ -1,6 +1,7 @@
-"""NetAdapt acceptance (issue 6): V3-Small at the demo resolution (32), trained on the embedded
-data, shrunk to 0.7 x its table latency (LiteRT interpreter, 1 thread, XNNPACK; lazily filled
-table), through `hwnas netadapt` with real Ray tasks.
+"""NetAdapt acceptance (issue 15): V3-Small trained on the embedded data at 32 px, shrunk to 0.7 x its
+table latency (LiteRT interpreter, 1 thread, XNNPACK; lazily filled table) timed at
+`--latency-resolution` (default 32, the demo's; `latency.resolution` of the run), through
+`hwnas netadapt` with real Ray tasks.
 
 Settings (chosen so the whole run takes ~10-15 minutes on 2 cores): seed trained 600 steps
 (batch 128, ~7.7 epochs of 10,000 images); delta_ratio 0.05 (each kept step cuts >= 5% of the seed
@@ -10,12 +11,14 @@ steps; head proposals on (at 32 px the head is most of the latency).
 Prints and checks: the loop ends at or below the target by the table; every kept step cuts >=
 delta; every intermediate spec (kept or not) is valid with equal residual-group widths; the final
 model's live latency vs the table's prediction (goal within 5%), plus the seed's live vs table
-error and the uncalibrated sum for context.
+error and the uncalibrated sum for context; then the seed and every kept step's arch timed live,
+interleaved in one round-robin batch, so each kept step's live cut stands beside its table cut.
 Run: flock -s /tmp/hwnas-cpu.lock .venv/bin/python benchmarks/netadapt_acceptance.py [--table T] [--resume]
-     [--seed-arch mobilenetv3-small | SPEC]
+     [--seed-arch mobilenetv3-small | SPEC] [--latency-resolution PX]
 (--table: start from an existing table of this machine, e.g. a calibrated one; it is copied.
 --seed-arch: a reference name or an arch spec string, e.g. the demo's searched seed from its
-`search_result.json`; each seed arch runs in its own folder under --out; they share one table.)
+`search_result.json`; each seed arch runs in its own folder under --out, `<seed>-<PX>px`; the runs of
+one latency resolution share one table, `<out>/netadapt-acceptance-table-<PX>px.json`.)
 """
 
 from __future__ import annotations
@@ -57,14 +60,17 @@ def main() -> None:
     parser.add_argument("--table", type=Path, help="copy this latency table in first (same machine, 1 thread)")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--seed-arch", default="mobilenetv3-small", help="reference name or arch spec string")
+    parser.add_argument("--latency-resolution", type=int, default=32, help="px the latency is timed at")
     args = parser.parse_args()
-    out = Path(args.out) / ("v3-small" if args.seed_arch == "mobilenetv3-small" else "searched-seed")
+    px = args.latency_resolution
+    out = Path(args.out) / f"{'v3-small' if args.seed_arch == 'mobilenetv3-small' else 'searched-seed'}-{px}px"
     run = out / CONFIG["name"]
-    table = Path(args.out) / "netadapt-acceptance-table.json"  # shared by both seeds' runs
+    table = Path(args.out) / f"netadapt-acceptance-table-{px}px.json"  # shared by both seeds' runs
     if args.table and not args.resume:
         table.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(args.table, table)
-    config = {**CONFIG, "output_dir": str(out), "latency": {**CONFIG["latency"], "table": str(table)}}
+    config = {**CONFIG, "output_dir": str(out),
+              "latency": {**CONFIG["latency"], "table": str(table), "resolution": px}}
     config_path = out / "netadapt-acceptance.yaml"
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -105,7 +111,8 @@ def main() -> None:
                           f"{live['runs']} runs) vs table {result['table_ms']:.4f} ms: {err:+.1%}")
     for name, (ok, detail) in checks.items():
         print(f"[{'PASS' if ok else 'FAIL'}] {name}: {detail}")
-    context(table, result)
+    context(table, result, px)
+    kept_steps_live(result, history, px)
 
 
 def groups_equal(arch: str) -> bool:
@@ -113,17 +120,31 @@ def groups_equal(arch: str) -> bool:
     return all(spec.blocks[i].out == g.width for g in spec.residual_groups() for i in g.blocks)
 
 
-def context(table_path: Path, result: dict) -> None:
+def context(table_path: Path, result: dict, px: int) -> None:
     """The uncalibrated table sum of the final arch and the seed's own live-vs-table error."""
     settings = BenchSettings(threads=1)
-    table = TableLatency(LatencyTable.load(table_path), 32)
+    table = TableLatency(LatencyTable.load(table_path), px)
     final = ArchSpec.from_str(result["final_arch"])
     seed = ArchSpec.from_str(result["seed_arch"])
     calibrated = table.calibration is not None
-    seed_live = LiveLatency(32, settings, num_classes=10, warmup_s=1.0, min_time_s=3.0)(seed)
-    print(f"context: table calibration for 32 px: {'yes' if calibrated else 'none'}; final uncalibrated sum "
+    seed_live = LiveLatency(px, settings, num_classes=10, warmup_s=1.0, min_time_s=3.0)(seed)
+    print(f"context: table calibration for {px} px: {'yes' if calibrated else 'none'}; final uncalibrated sum "
           f"{table.summed_ms(final):.4f} ms; seed live {seed_live:.4f} ms vs table {table(seed):.4f} ms "
           f"({(seed_live - table(seed)) / table(seed):+.1%})")
+
+
+def kept_steps_live(result: dict, history: pd.DataFrame, px: int) -> None:
+    """The seed and every kept arch timed live in one interleaved batch: each kept step's live cut
+    (the previous kept arch's live median minus its own) beside the table's cut."""
+    kept = history[history.chosen]
+    archs = [ArchSpec.from_str(result["seed_arch"]), *(ArchSpec.from_str(a) for a in kept.arch)]
+    live = LiveLatency(px, BenchSettings(threads=1), num_classes=10, warmup_s=1.0, min_time_s=3.0)
+    ms = [r.median_ms for r in live.measure_many(archs)]
+    print(f"kept steps timed live, interleaved ({px} px): seed {ms[0]:.4f} ms (table {result['seed_table_ms']:.4f})")
+    for i, row in enumerate(kept.itertuples(), start=1):
+        print(f"  it {row.iteration} {row.kind}{row.index} {row.width_before}->{row.width_after}: live {ms[i]:.4f} ms, "
+              f"cut live {ms[i - 1] - ms[i]:+.4f} vs table {row.latency_cut:+.4f} ms")
+    print(f"  seed -> final: live {ms[-1] / ms[0] - 1:+.1%}, table {result['table_ms'] / result['seed_table_ms'] - 1:+.1%}")
 
 
 if __name__ == "__main__":

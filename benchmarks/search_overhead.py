@@ -102,7 +102,7 @@ def main() -> int:
 
     t0 = time.perf_counter()
     data = load_data(cfg.data, cfg.seed)
-    latency = TimedLatency(latency_model(cfg, args.config, run, data.num_classes))
+    latency = TimedLatency(latency_model(cfg, run, data.num_classes))
     t_setup = time.perf_counter()
     with RayRuntime(cfg.ray, log=lambda line: None, log_to_driver=False):
         t_ray = time.perf_counter()

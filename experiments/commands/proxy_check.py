@@ -67,7 +67,7 @@ def run_proxy_check_command(args: argparse.Namespace) -> int:
         data = preflight(cfg, args.config)
         run = RunDir.create(cfg, resume=True, command=["hwnas", "proxy-check", *sys.argv[2:]])
         console.attach(run, "proxy-check")
-        latency = latency_model(cfg, args.config, run, data.num_classes)
+        latency = latency_model(cfg, run, data.num_classes)
         with RayRuntime(cfg.ray, log=console.info):
             result = run_proxy_check(cfg, run, data, latency, archs=args.archs, long_steps=args.long_steps,
                                      log=console.info)

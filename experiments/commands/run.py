@@ -57,7 +57,7 @@ def _run_pipeline(args: argparse.Namespace, console: Console) -> int:
     data = preflight(cfg, args.config)
     run = RunDir.create(cfg, resume=args.resume, command=["hwnas", "run", *sys.argv[2:]])
     console.attach(run, "run")
-    latency = latency_model(cfg, args.config, run, data.num_classes, log=console.info)
+    latency = latency_model(cfg, run, data.num_classes, log=console.info)
     console.info(f"hwnas run: {cfg.name} on {data.summary()}, space {cfg.space} -> {run.root}")
     with RayRuntime(cfg.ray, log=console.info):
         try:

@@ -50,7 +50,7 @@ def _run_search(args: argparse.Namespace, console: Console) -> int:
     data = preflight(cfg, args.config)
     run = RunDir.create(cfg, resume=args.resume, command=["hwnas", "search", *sys.argv[2:]])
     console.attach(run, "search")
-    latency = latency_model(cfg, args.config, run, data.num_classes, log=console.info)
+    latency = latency_model(cfg, run, data.num_classes, log=console.info)
     console.info(f"hwnas search: {cfg.search.children} children over space {cfg.space} on {data.summary()} -> "
                  f"{run.root}")
     with RayRuntime(cfg.ray, log=console.info):

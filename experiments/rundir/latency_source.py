@@ -57,10 +57,10 @@ def configured_phone(lat: LatencyConfig) -> Phone | None:
     return Phone.connect(lat.adb_serial, lat.adb_benchmark_binary, lat.adb_cores) if lat.backend == "adb" else None
 
 
-def latency_model(cfg: Config, source: str, run: RunDir, num_classes: int,
+def latency_model(cfg: Config, run: RunDir, num_classes: int,
                   log: Callable[[str], None] = print) -> LatencyModel:
     """The configured LatencyModel (LiteRT here, or a phone over adb), a table one calibrated (see
-    the module doc); `source` names the config file in errors. Call it before the run computes."""
+    the module doc). Call it before the run computes."""
     lat = cfg.latency
     phone = configured_phone(lat)
     settings = phone_settings(lat.threads, dtype=lat.dtype) if phone else BenchSettings(threads=lat.threads,

@@ -80,7 +80,7 @@ def test_table_source_fills_missing_keys_on_the_phone(phone, tmp_path) -> None:
     fingerprint = _fingerprint(phone)
     keys = arch_keys(TINY_ARCH, 32, 10)
     _phone_table(path, fingerprint, keys[:-1])
-    model = latency_model(cfg, DEMO, None, 10)
+    model = latency_model(cfg, None, 10)
     assert isinstance(model, TableLatency)
     ms = model(TINY_ARCH)
     commands = bench_calls(phone)  # 3 rounds of: the invoke floor, the drift canary, the missing key
@@ -103,7 +103,7 @@ def test_a_run_calibrates_its_phone_table_on_whole_models_timed_on_the_phone(pho
     specs = [TINY_ARCH, *(ArchSpec.from_str(a) for a in TINY_CALIBRATION)]  # tiny: whole-model conversions are slow
     monkeypatch.setattr(source, "calibration_set", lambda space, seed: specs)
     _phone_table(path, _fingerprint(phone), {k for s in specs for k in arch_keys(s, 32, 10)})
-    model = latency_model(cfg, DEMO, None, 10, log=lambda line: None)
+    model = latency_model(cfg, None, 10, log=lambda line: None)
     assert isinstance(model, TableLatency) and model.calibration is not None
     assert model.quiet_workers == cfg.ray.num_cpus == 2  # quiet batches convert on every core of the run
     commands = bench_calls(phone)  # every piece was in the table: only whole models, 3 windows each, on the phone
@@ -114,10 +114,10 @@ def test_a_run_calibrates_its_phone_table_on_whole_models_timed_on_the_phone(pho
     assert calibration_facts(model) == {"latency_calibrated": True, "calibration_archs": len(specs)}
     assert model(specs[0]) == pytest.approx(model.calibration.apply(model.summed_ms(specs[0])))
 
-    again = latency_model(cfg, DEMO, None, 10, log=lambda line: None)  # the table's own calibration: reused
+    again = latency_model(cfg, None, 10, log=lambda line: None)  # the table's own calibration: reused
     assert len(bench_calls(phone)) == len(commands) and again.calibration == model.calibration
     trusted = latency_model(_config(phone, "latency.source=table", f"latency.table={path}", "latency.calibrate=false"),
-                            DEMO, None, 10, log=lambda line: None)
+                            None, 10, log=lambda line: None)
     assert trusted.calibration is None and calibration_facts(trusted)["latency_calibrated"] is False
     assert trusted(specs[0]) == pytest.approx(model.summed_ms(specs[0]))
 
@@ -130,13 +130,13 @@ def test_another_phones_table_is_refused(phone, tmp_path) -> None:
     before = path.read_bytes()
     with pytest.raises(LatencyError, match="another device or setting.*device: table 'Samsung SM-G991B', "
                                            "device 'Google Pixel 1'"):
-        latency_model(cfg, DEMO, None, 10)
+        latency_model(cfg, None, 10)
     assert path.read_bytes() == before and bench_calls(phone) == []
 
 
 def test_live_source_times_whole_models_on_the_phone(phone) -> None:
     cfg = _config(phone, "latency.source=live", "latency.runs=60", "latency.threads=2")
-    model = latency_model(cfg, DEMO, None, 10)
+    model = latency_model(cfg, None, 10)
     assert isinstance(model, AdbLiveLatency)
     assert model(TINY_ARCH) > 0
     commands = bench_calls(phone)  # three windows
