@@ -36,9 +36,13 @@ def test_spec_string_and_yaml_file(tmp_path, capsys: pytest.CaptureFixture[str])
 
 
 @pytest.mark.parametrize("bad", ["stem_c16_hs-ir_k4_m16_c16_s2_re-head_c8_h8_hs", "mobilenetv9", "nope.yaml"])
-def test_invalid_spec_exits_2_with_nothing_on_stdout(bad: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "arch", "show", bad, "--json"],
+def test_invalid_spec_exits_2_with_nothing_on_stdout(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["arch", "show", bad, "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "error" in err
+
+
+def test_the_process_exit_code_is_2_for_an_invalid_spec() -> None:
+    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "arch", "show", "mobilenetv9", "--json"],
                           capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert proc.stdout == ""
-    assert "error" in proc.stderr
+    assert proc.returncode == 2 and proc.stdout == "" and "error" in proc.stderr

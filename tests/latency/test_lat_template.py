@@ -20,6 +20,8 @@ KINDS = [(k, se, act, expand) for k in (3, 5) for se in (False, True) for act in
          for expand in (False, True)]
 _TEMPLATES: dict = {}
 
+SLOW = pytest.mark.slow  # each case is two litert-torch conversions; make test keeps one of each kind
+
 
 def _block(size: int, kernel: int, se: bool, act: str, expand: bool) -> Piece:
     return Piece(size, 16, BlockSpec(kernel, 48 if expand else 16, 24, 2, se, act))
@@ -49,7 +51,7 @@ def stride2_sizes(resolution: int) -> list[int]:
     return sizes
 
 
-@pytest.mark.parametrize("piece", [_block(7, 5, True, "hs", True), _block(14, 5, True, "hs", True),
+@pytest.mark.parametrize("piece", [pytest.param(_block(7, 5, True, "hs", True), marks=SLOW), _block(14, 5, True, "hs", True),
                                    _block(11, 3, False, "re", False)], ids=str)
 def test_stride2_template_matches_the_converter_at_odd_and_even_sizes(piece: Piece) -> None:
     _assert_like_converter(piece)
@@ -70,7 +72,6 @@ def test_every_stride2_kind_matches_the_converter(kind) -> None:
         _assert_like_converter(_block(size, *kind))
 
 
-SLOW = pytest.mark.slow  # each case is two litert-torch conversions; make test keeps one of each kind
 
 
 @pytest.mark.parametrize("piece", [Piece(1, 96, HeadSpec(576, 1024, "hs"), 10),
@@ -117,7 +118,7 @@ def test_probe_dimensions_are_distinct_and_parity_selects_the_template() -> None
     Piece(2, 48, BlockSpec(5, 288, 96, 2, True, "hs")),  # even stride-2 input: PAD + VALID
     pytest.param(Piece(1, 48, BlockSpec(7, 288, 96, 2, True, "hs")), marks=SLOW),  # odd stride-2 input: SAME
     pytest.param(Piece(1, 40, BlockSpec(3, 40, 48, 1, False, "re")), marks=SLOW),  # no expansion, no SE
-    Piece(1, 40, BlockSpec(3, 40, 40, 1, True, "re", residual=True)),  # no expansion, SE, residual
+    pytest.param(Piece(1, 40, BlockSpec(3, 40, 40, 1, True, "re", residual=True)), marks=SLOW),  # no expansion, SE
 ], ids=str)
 def test_blocks_with_a_1x1_output_have_templates_of_their_own(piece: Piece) -> None:
     assert templatable(piece) and piece_structure(piece)[-1] is True

@@ -54,7 +54,8 @@ def test_searcher_drives_a_local_tune_run(tmp_path, monkeypatch) -> None:
     assert list((tmp_path / "search").glob("searcher-state-*.pkl"))  # Tune called save()
 
 
-@pytest.mark.parametrize("algorithm", ["random", "evolution", "tpe"])
+@pytest.mark.parametrize("algorithm", [pytest.param("random", marks=pytest.mark.slow),  # ~40 s each; make test
+                                       pytest.param("evolution", marks=pytest.mark.slow), "tpe"])  # keeps TPE
 def test_other_algorithms_drive_a_local_tune_run(algorithm: str, tmp_path, monkeypatch) -> None:
     ray = pytest.importorskip("ray")
     from ray import tune
