@@ -14,9 +14,9 @@ its reason and then skipped or given reward 0, as configured. `best()` is the be
 A proposal of an arch already trained with success is not trained again (a real search would
 re-train the same child for nothing): it is completed at once from that child's record (status
 `cached`, the same accuracy and reward, `reason` naming the child) and the algorithm learns from it
-like from any other. `num_samples` counts trained children only, for every algorithm alike; after
-`MAX_REPEATS` proposals in a row of trained archs (a collapsed policy, a space smaller than the
-budget) the search ends early (`exhausted`).
+like from any other (the controller draws new archs only: see below). `num_samples` counts trained
+children only, for every algorithm alike; after `MAX_REPEATS` proposals in a row of trained archs
+(a collapsed policy, a space smaller than the budget) the search ends early (`exhausted`).
 
 Every child's record holds its choices, latency, reward terms, status, times and the algorithm's
 fields (`search.trial_record.ALGORITHM_FIELDS`: the controller's log-probability, entropy and update count; evolution's
@@ -42,6 +42,15 @@ whole batch of `batch_size` children at once from the current policy (one LSTM p
 from the policy in force when it was suggested. With `policy.top_k` > 0 each update also fits
 the policy to the `top_k` best children trained so far by reward (priority-queue training,
 `search.policy`); they are read from the records, so resuming needs no extra state.
+
+The controller proposes only new archs: a batch is drawn from the policy conditioned on archs not
+trained, not running, not held for pricing and not already in the batch (sampling without
+replacement, by rejection: samples of such archs are dropped and more are drawn, up to
+`DRAW_CHUNK_MAX` at a time), so it never re-proposes a trained arch and every policy update is
+made from `batch_size` trained children. (Before, a converging controller re-proposed trained archs
+thousands of times per search, each completed from its record and learnt from, which cost a policy
+update every `batch_size` of them; docs/controller_tuning.md.) After `MAX_REPEATS` samples in a row
+of such archs the search ends early (`exhausted`).
 """
 
 from __future__ import annotations
