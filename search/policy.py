@@ -122,8 +122,8 @@ class PolicyGradient:
     def sample(self, n: int = 1) -> list[Sample]:
         rollout = self.controller.sample(n, generator=self.generator)
         self.samples += n
-        return [Sample([int(c) for c in row], float(lp), float(h))
-                for row, lp, h in zip(rollout.choices, rollout.log_prob, rollout.entropy)]
+        return [Sample(row, lp, h)  # tolist: one conversion, not one per tensor element
+                for row, lp, h in zip(rollout.choices.tolist(), rollout.log_prob.tolist(), rollout.entropy.tolist())]
 
     def update(self, choices: Sequence[Sequence[int]], rewards: Sequence[float],
                old_log_probs: Sequence[float] | None = None,

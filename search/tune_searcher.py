@@ -396,17 +396,20 @@ class ControllerSearcher(SpaceSearcher):
         taken = set(self.trained) | {r["arch"] for r in (*self.pending.values(), *self.retry)}
         taken |= {self.space.decode(q["choices"]).to_str() for q in self.queued}
         new: list[Sample] = []
+        seen: set[tuple[int, ...]] = set()  # choice vectors already judged taken (a converged policy repeats a few)
         rejected, size = 0, n
         while len(new) < n and rejected < MAX_REPEATS:
             for sample in self.policy.sample(size):
-                arch = self.space.decode(sample.choices).to_str()
-                if arch in taken:
+                key = tuple(sample.choices)
+                if key in seen or self.space.decode(sample.choices).to_str() in taken:
+                    seen.add(key)
                     rejected += 1
                     if rejected >= MAX_REPEATS:
                         break
                     continue
                 rejected = 0
-                taken.add(arch)
+                seen.add(key)
+                taken.add(self.space.decode(sample.choices).to_str())
                 new.append(sample)
                 if len(new) == n:
                     break
