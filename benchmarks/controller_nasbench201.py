@@ -8,8 +8,8 @@ on_trial_complete (no Tune trials). The returned arch of a budget is the search'
 among its first `budget` trained children (what `hwnas search` hands to NetAdapt; no algorithm
 depends on its total budget, so one search of the largest budget gives every smaller one). For
 every algorithm alike, a proposal of an arch already trained is not trained again and costs no
-budget (`search.tune_searcher`); `proposals` is the mean number of proposals per search of the
-largest budget, repeats included.
+budget (`search.tune_searcher`; the controller proposes only new archs); `proposals` is the mean
+number of proposals per search of the largest budget, repeats included.
 
     python benchmarks/controller_nasbench201.py --accuracy ../shared/data/nasbench201/accuracy.csv \
         --latency ../shared/data/nasbench201/latency_ms.csv --device samsung_a50 --out /tmp/nb201

@@ -37,7 +37,7 @@ from typing import Any
 
 import torch
 
-from search.controller import Controller
+from search.controller import Controller, Rollout
 from search.settings import check_settings, settings_from_dict
 
 ALGORITHMS = ("reinforce", "ppo")
@@ -122,8 +122,8 @@ class PolicyGradient:
     def sample(self, n: int = 1) -> list[Sample]:
         rollout = self.controller.sample(n, generator=self.generator)
         self.samples += n
-        return [Sample([int(c) for c in row], float(lp), float(h))
-                for row, lp, h in zip(rollout.choices, rollout.log_prob, rollout.entropy)]
+        return [Sample(row, lp, h)  # tolist: one conversion, not one per tensor element
+                for row, lp, h in zip(rollout.choices.tolist(), rollout.log_prob.tolist(), rollout.entropy.tolist())]
 
     def update(self, choices: Sequence[Sequence[int]], rewards: Sequence[float],
                old_log_probs: Sequence[float] | None = None,
@@ -167,11 +167,14 @@ class PolicyGradient:
                 "baseline": self.baseline, "reward_std": self.reward_var ** 0.5}
 
     def _step(self, batch: torch.Tensor, objective: Any, elite: torch.Tensor | None) -> dict[str, float]:
-        rollout = self.controller.evaluate(batch)
+        """One gradient step; the batch and the elite are scored in one teacher-forced pass."""
+        scored = self.controller.evaluate(batch if elite is None else torch.cat([batch, elite]))
+        n = len(batch)
+        rollout = Rollout(scored.choices[:n], scored.log_prob[:n], scored.entropy[:n])
         entropy = rollout.entropy.mean()
         loss = objective(rollout) - self.config.entropy_weight * entropy
         if elite is not None:
-            loss = loss - self.config.top_k_weight * self.controller.evaluate(elite).log_prob.mean()
+            loss = loss - self.config.top_k_weight * scored.log_prob[n:].mean()
         self.optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.controller.parameters(), self.config.grad_clip)

@@ -14,9 +14,9 @@ its reason and then skipped or given reward 0, as configured. `best()` is the be
 A proposal of an arch already trained with success is not trained again (a real search would
 re-train the same child for nothing): it is completed at once from that child's record (status
 `cached`, the same accuracy and reward, `reason` naming the child) and the algorithm learns from it
-like from any other. `num_samples` counts trained children only, for every algorithm alike; after
-`MAX_REPEATS` proposals in a row of trained archs (a collapsed policy, a space smaller than the
-budget) the search ends early (`exhausted`).
+like from any other (the controller draws new archs only: see below). `num_samples` counts trained
+children only, for every algorithm alike; after `MAX_REPEATS` proposals in a row of trained archs
+(a collapsed policy, a space smaller than the budget) the search ends early (`exhausted`).
 
 Every child's record holds its choices, latency, reward terms, status, times and the algorithm's
 fields (`search.trial_record.ALGORITHM_FIELDS`: the controller's log-probability, entropy and update count; evolution's
@@ -42,6 +42,15 @@ whole batch of `batch_size` children at once from the current policy (one LSTM p
 from the policy in force when it was suggested. With `policy.top_k` > 0 each update also fits
 the policy to the `top_k` best children trained so far by reward (priority-queue training,
 `search.policy`); they are read from the records, so resuming needs no extra state.
+
+The controller proposes only new archs: a batch is drawn from the policy conditioned on archs not
+trained, not running, not held for pricing and not already in the batch (sampling without
+replacement, by rejection: samples of such archs are dropped and more are drawn, up to
+`DRAW_CHUNK_MAX` at a time), so it never re-proposes a trained arch and every policy update is
+made from `batch_size` trained children. (Before, a converging controller re-proposed trained archs
+thousands of times per search, each completed from its record and learnt from, which cost a policy
+update every `batch_size` of them; docs/controller_tuning.md.) After `MAX_REPEATS` samples in a row
+of such archs the search ends early (`exhausted`).
 """
 
 from __future__ import annotations
@@ -58,7 +67,7 @@ import torch
 from ray.tune.search import Searcher
 
 from search.controller import Controller
-from search.policy import PolicyConfig, PolicyGradient
+from search.policy import PolicyConfig, PolicyGradient, Sample
 from search.rewards import RewardFn
 from search.space import Decision
 from search.trial_record import ALGORITHM_FIELDS, CACHED, TrialRecord
@@ -70,7 +79,8 @@ STATE_FORMAT = "hwnas-searcher/4"
 TIMINGS = ("sample_s", "latency_s", "update_s", "after_complete_s")
 CHILD_TIMES = ("started_at", "train_s")  # copied from a child's last result when present
 BATCH_SIZE = 10  # children per policy update (docs/controller_tuning.md)
-MAX_REPEATS = 1000  # proposals in a row of already trained archs before a search gives up
+MAX_REPEATS = 1000  # proposals (the controller: policy samples) in a row of already trained archs before a search gives up
+DRAW_CHUNK_MAX = 1024  # the most policy samples the controller draws at once while looking for new archs
 
 
 class QuietPricer(Protocol):
@@ -144,8 +154,9 @@ class SpaceSearcher(Searcher):
         return self.proposed + len(self.queued)
 
     # ---- what an algorithm provides ---------------------------------------------------------
-    def _propose(self) -> tuple[list[int], dict[str, Any]]:
-        """The next choice vector and the algorithm's record fields (a subset of `ALGORITHM_FIELDS`)."""
+    def _propose(self) -> tuple[list[int], dict[str, Any]] | None:
+        """The next choice vector and the algorithm's record fields (a subset of `ALGORITHM_FIELDS`); None
+        when the algorithm has nothing left to propose (the search then ends early, `exhausted`)."""
         raise NotImplementedError
 
     def _learn(self, record: TrialRecord) -> None:
@@ -285,8 +296,9 @@ class SpaceSearcher(Searcher):
         for _ in range(MAX_REPEATS + 1):
             if self.suggested >= self.num_samples or self.exhausted:
                 return Searcher.FINISHED
-            if not self.queued:
-                self._queue_proposal()
+            if not self.queued and not self._queue_proposal():
+                self.exhausted = True
+                return Searcher.FINISHED
             arch = self.space.decode(self.queued[0]["choices"])
             position = self.trained.get(arch.to_str()) if self.reuse_trained else None
             if position is None and self.pricer is not None and self.pricer.needs_timing(arch):
@@ -312,11 +324,15 @@ class SpaceSearcher(Searcher):
         self.exhausted = True
         return Searcher.FINISHED
 
-    def _queue_proposal(self) -> None:
+    def _queue_proposal(self) -> bool:
+        """Hold the algorithm's next proposal; False if it has none."""
         start = time.perf_counter()
-        choices, fields = self._propose()
-        self.queued.append({"choices": [int(c) for c in choices], "fields": fields})
+        proposal = self._propose()
+        if proposal is not None:
+            choices, fields = proposal
+            self.queued.append({"choices": [int(c) for c in choices], "fields": fields})
         self.timings["sample_s"] += time.perf_counter() - start
+        return proposal is not None
 
     def _new_record(self, choices: list[int], fields: dict[str, Any]) -> TrialRecord:
         start = time.perf_counter()
@@ -363,13 +379,42 @@ class ControllerSearcher(SpaceSearcher):
         self.drawn: list[dict[str, Any]] = []  # sampled from the current policy, not yet suggested
         self.update_log: list[dict[str, float]] = []
 
-    def _propose(self) -> tuple[list[int], dict[str, Any]]:
+    def _propose(self) -> tuple[list[int], dict[str, Any]] | None:
         if not self.drawn:
             self.drawn = [{"choices": s.choices, "log_prob": s.log_prob, "entropy": s.entropy}
-                          for s in self.policy.sample(self.batch_size)]
+                          for s in self._draw_untrained(self.batch_size)]
+            if not self.drawn:
+                return None
         sample = self.drawn.pop(0)
         return sample["choices"], {"log_prob": sample["log_prob"], "entropy": sample["entropy"],
                                    "policy_updates": self.policy.updates}
+
+    def _draw_untrained(self, n: int) -> list[Sample]:
+        """Up to `n` samples of the policy, each of an arch neither trained, nor running, nor held, nor drawn
+        before it: the policy conditioned on new archs, by rejection (class doc). Fewer (none) only after
+        `MAX_REPEATS` samples in a row of such archs."""
+        taken = set(self.trained) | {r["arch"] for r in (*self.pending.values(), *self.retry)}
+        taken |= {self.space.decode(q["choices"]).to_str() for q in self.queued}
+        new: list[Sample] = []
+        seen: set[tuple[int, ...]] = set()  # choice vectors already judged taken (a converged policy repeats a few)
+        rejected, size = 0, n
+        while len(new) < n and rejected < MAX_REPEATS:
+            for sample in self.policy.sample(size):
+                key = tuple(sample.choices)
+                if key in seen or self.space.decode(sample.choices).to_str() in taken:
+                    seen.add(key)
+                    rejected += 1
+                    if rejected >= MAX_REPEATS:
+                        break
+                    continue
+                rejected = 0
+                seen.add(key)
+                taken.add(self.space.decode(sample.choices).to_str())
+                new.append(sample)
+                if len(new) == n:
+                    break
+            size = min(DRAW_CHUNK_MAX, 4 * size)  # a policy sure of trained archs: draw more at a time
+        return new
 
     def _upcoming(self) -> list[Any]:
         return [self.space.decode(d["choices"]) for d in self.drawn]

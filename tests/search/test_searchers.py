@@ -184,9 +184,8 @@ class TwoArchs:
         return {"op": "ab"[choices[0]]}
 
 
-@pytest.mark.parametrize("algorithm", ["random", "reinforce"])
-def test_a_trained_arch_is_not_trained_again_but_learnt_from_and_costs_no_budget(algorithm: str, monkeypatch) -> None:
-    monkeypatch.setattr(tune_searcher, "MAX_REPEATS", 50)  # give up sooner than a real search does
+def train_two_archs(algorithm: str) -> tuple[SpaceSearcher, list[dict]]:
+    """A search of 5 children on `TwoArchs`: the configs it hands out, until it gives up."""
     searcher = make_searcher(algorithm, TwoArchs(), latency, make_reward("mnasnet_hard", 2.0), 5, seed=0,
                              batch_size=2)
     configs = []
@@ -195,11 +194,30 @@ def test_a_trained_arch_is_not_trained_again_but_learnt_from_and_costs_no_budget
         searcher.on_trial_complete(f"t{len(configs) - 1}", {"accuracy": 0.5 + 0.1 * (config["decisions"]["op"] == "b")})
     assert sorted(c["decisions"]["op"] for c in configs) == ["a", "b"]  # each arch trained once
     assert searcher.exhausted and searcher.finished() and searcher.suggested == 2
+    return searcher, configs
+
+
+def test_the_controller_samples_only_new_archs_and_gives_up_when_none_is_left(monkeypatch) -> None:
+    monkeypatch.setattr(tune_searcher, "MAX_REPEATS", 50)  # give up sooner than a real search does
+    searcher, _ = train_two_archs("reinforce")
+    assert [t["status"] for t in searcher.trials] == ["ok", "ok"]  # no proposal of a trained arch is recorded
+    assert searcher.policy.updates == 1 and searcher.policy.samples >= 2 + 50  # then 50 samples of trained archs
+
+
+def test_a_batch_of_the_controller_holds_distinct_new_archs() -> None:
+    searcher = build("reinforce", num_samples=200)
+    one_at_a_time(searcher, 200)
+    archs = [t["arch"] for t in searcher.trials]
+    assert len(set(archs)) == len(archs) == 200 and searcher.policy.updates == 200 // searcher.batch_size
+
+
+@pytest.mark.parametrize("algorithm", ["random", "evolution"])
+def test_a_trained_arch_is_not_trained_again_but_learnt_from_and_costs_no_budget(algorithm: str, monkeypatch) -> None:
+    monkeypatch.setattr(tune_searcher, "MAX_REPEATS", 50)  # give up sooner than a real search does
+    searcher, _ = train_two_archs(algorithm)
     cached = [t for t in searcher.trials if t["status"] == CACHED]
     assert all(t["status"] == CACHED for t in searcher.trials[-50:])  # then it gave up
     assert searcher.best()[0]["status"] == "ok"
     first = {t["arch"]: t for t in searcher.trials if t["status"] == "ok"}
     assert all(t["reward"] == first[t["arch"]]["reward"] and str(first[t["arch"]]["index"]) in t["reason"]
                for t in cached)
-    if algorithm == "reinforce":  # the repeats' rewards still train the policy
-        assert searcher.policy.updates == len(searcher.trials) // 2
