@@ -14,7 +14,8 @@ extends a smaller one) are scored twice:
 
 Every training starts from the config's seed (equal footing: the same initial draw and data order
 for all archs) and runs as a Ray task (`experiments.ray_jobs.tasks.as_completed`, at most
-`ray.max_concurrent_trials` at a time, `ray.resources_per_trial` each). Each finished training is
+`ray.max_concurrent_trials` at a time, `ray.resources_per_trial` each), arch by arch (its proxy
+training, then its long one: a check stopped early holds complete pairs). Each finished training is
 recorded at once in `proxy_check_state.json`, so a killed check started again retrains none of the
 finished ones (a result is reused only for the same arch, budget, recipe and seed). At the end:
 `proxy_check.csv` (`PROXY_COLUMNS`, one row per arch) and `plots/proxy_check.png` (proxy against
@@ -23,6 +24,7 @@ long accuracy), both written atomically, and Kendall's tau-b with its bootstrap 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -151,14 +153,15 @@ def run_proxy_check(cfg: Config, run: RunDir, data: DataBundle, latency: Latency
     training = s.child_training
     proxy_budget, long_budget = budgets(training, long_steps)
     one_shot = s.strategy == "one_shot"
-    jobs = [TrainJob(a, "long", seed=cfg.seed, **long_budget) for a in names]
-    if not one_shot:
-        jobs = [TrainJob(a, "proxy", seed=cfg.seed, **proxy_budget) for a in names] + jobs
+    long_jobs = [TrainJob(a, "long", seed=cfg.seed, **long_budget) for a in names]
+    proxy_jobs = [] if one_shot else [TrainJob(a, "proxy", seed=cfg.seed, **proxy_budget) for a in names]
+    # arch by arch (its proxy, then its long training): a check stopped early holds complete pairs
+    jobs = [j for pair in itertools.zip_longest(proxy_jobs, long_jobs) for j in pair if j is not None]
     state = ProxyState(run, {"training": training.model_dump(mode="json"), "augment": cfg.data.augment})
     todo = [j for j in jobs if j.key not in state.results]
     log(f"proxy-check: {archs} archs; proxy {'shared weights of the one-shot supernet' if one_shot else 'stand-alone '}"
-        f"{'' if one_shot else jobs[0].budget}, long {jobs[-1].budget}; {len(jobs) - len(todo)} trainings done "
-        f"before, {len(todo)} to run")
+        f"{'' if one_shot else proxy_jobs[0].budget}, long {long_jobs[0].budget}; {len(jobs) - len(todo)} trainings "
+        f"done before, {len(todo)} to run")
     if one_shot:
         proxy = shared_weight_accuracies(cfg, run, data, latency, choices, log)
     resources = cfg.ray.resources_per_trial
@@ -168,12 +171,12 @@ def run_proxy_check(cfg: Config, run: RunDir, data: DataBundle, latency: Latency
         state.record(job, accuracy)
         log(f"proxy-check: [{i}/{len(todo)}] {job.kind} {job.budget}: accuracy {accuracy:.4f}  {job.arch}")
     if not one_shot:
-        proxy = [state.results[TrainJob(a, "proxy", seed=cfg.seed, **proxy_budget).key] for a in names]
-    long = [state.results[j.key] for j in jobs[-len(names):]]
+        proxy = [state.results[j.key] for j in proxy_jobs]
+    long = [state.results[j.key] for j in long_jobs]
     frame = pd.DataFrame({"arch": names, "proxy_accuracy": proxy, "long_accuracy": long,
                           "latency_ms": [float(latency(ArchSpec.from_str(a))) for a in names],
-                          "proxy_budget": "one-shot supernet" if one_shot else jobs[0].budget,
-                          "long_budget": jobs[-1].budget}, columns=list(PROXY_COLUMNS))
+                          "proxy_budget": "one-shot supernet" if one_shot else proxy_jobs[0].budget,
+                          "long_budget": long_jobs[0].budget}, columns=list(PROXY_COLUMNS))
     atomic.write_text(run.path(layout.PROXY_CHECK), frame.to_csv(index=False))
     stats = proxy_tau(frame)
     run.plots.mkdir(exist_ok=True)

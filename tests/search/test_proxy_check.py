@@ -100,6 +100,31 @@ def test_standalone_proxy_check_writes_csv_plot_and_report_and_resumes_without_r
     assert (f"**{tau:.2f} (95% bootstrap" if not math.isnan(tau) else "**n/a (95% bootstrap") in report
 
 
+class Stopped(Exception):
+    """Raised from the log line of a finished training: the check stops there, as a killed one does."""
+
+
+def test_a_check_stopped_after_two_trainings_holds_the_first_archs_pair(tmp_path) -> None:
+    settings = check_config(tmp_path)
+    settings["ray"]["max_concurrent_trials"] = 1
+    cfg = validate_config(settings)
+    run = RunDir.create(cfg)
+    finished: list[str] = []
+
+    def log(line: str) -> None:
+        if line.startswith("proxy-check: ["):
+            finished.append(line)
+            if len(finished) == 2:
+                raise Stopped
+
+    with RayRuntime(cfg.ray, log=lambda _: None, log_to_driver=False), pytest.raises(Stopped):
+        run_proxy_check(cfg, run, load_data(cfg.data, cfg.seed), LATENCY, archs=ARCHS, long_steps=6, log=log)
+    space = resolve_space(cfg.space)
+    first = space.decode(random_archs(space, ARCHS, cfg.seed)[0]).to_str()
+    assert sorted(run.json(layout.PROXY_CHECK_STATE)["results"]) == [f"long|6 steps|seed 0|{first}",
+                                                                      f"proxy|2 steps|seed 0|{first}"]
+
+
 def test_the_report_leaves_proxy_fidelity_out_without_a_check(tmp_path) -> None:
     run = RunDir.create(validate_config(check_config(tmp_path)))
     assert "Proxy fidelity" not in build_report(run.root).read_text()
