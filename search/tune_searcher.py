@@ -401,15 +401,15 @@ class ControllerSearcher(SpaceSearcher):
         while len(new) < n and rejected < MAX_REPEATS:
             for sample in self.policy.sample(size):
                 key = tuple(sample.choices)
-                if key in seen or self.space.decode(sample.choices).to_str() in taken:
-                    seen.add(key)
+                arch = None if key in seen else self.space.decode(sample.choices).to_str()
+                seen.add(key)
+                if arch is None or arch in taken:
                     rejected += 1
                     if rejected >= MAX_REPEATS:
                         break
                     continue
                 rejected = 0
-                seen.add(key)
-                taken.add(self.space.decode(sample.choices).to_str())
+                taken.add(arch)
                 new.append(sample)
                 if len(new) == n:
                     break
