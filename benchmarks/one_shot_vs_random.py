@@ -46,12 +46,12 @@ DRAWS = 200  # random archs priced per batch while looking for ones at the seed 
 MAX_DRAWS = 20_000
 
 
-def searched_seed(cfg: Config, config: Path, data: DataBundle, madds: bool) -> tuple[ArchSpec, LatencyModel]:
+def searched_seed(cfg: Config, data: DataBundle, madds: bool) -> tuple[ArchSpec, LatencyModel]:
     """The seed arch of the one-shot search of `cfg` (run or resumed in its run directory) and the latency
     model it was priced with."""
     run = RunDir.create(cfg, resume=True, command=["benchmarks/one_shot_vs_random.py"])
     latency = (MaddsLatency(data.resolution, num_classes=data.num_classes) if madds
-               else latency_model(cfg, str(config), run, data.num_classes))
+               else latency_model(cfg, run, data.num_classes))
     with RayRuntime(cfg.ray, log_to_driver=False):
         run_search(cfg, run, data, latency, resume=True)
     return choose_seed_arch(cfg, run.root)[0], latency
@@ -104,7 +104,7 @@ def main() -> None:
         cfg = load_config(args.config, [*args.overrides, *extra,
                                         *([] if args.table is None else [f"latency.table={args.table}"])])
         clock = time.perf_counter()
-        seed_arch, latency = searched_seed(cfg, args.config, data, args.madds_latency)
+        seed_arch, latency = searched_seed(cfg, data, args.madds_latency)
         others = equal_latency_archs(cfg, latency, seed_arch, args.random, args.tolerance, s)
         print(f"seed {s}: search and pricing {time.perf_counter() - clock:.0f} s; seed arch {seed_arch.to_str()} "
               f"{latency(seed_arch):.4f} ms", flush=True)
