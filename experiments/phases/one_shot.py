@@ -3,6 +3,11 @@ the space, trained through paths the controller samples, the controller learning
 path's reward (`search.one_shot.OneShotSearch`, TuNAS-style); its top_k distinct archs then go to the
 stand-alone stage (`search.searchers.fixed.FixedSearcher`), trained as Ray Tune trials like any child.
 
+A one-shot search prices nearly every layer of the space (100 uniform paths of mnv3-small touch 458 of
+its 586 table keys), so with a lookup table that fills itself the stage first times every missing layer
+of the space in one quiet batch, before the supernet trains (`fill_space`): one batch amortises the
+invoke floor and drift canary timed with it, and no entry is timed while a data-parallel worker trains.
+
 The supernet's checkpoints live in `one_shot/` of the run directory; the stage resumes from the last
 one (a finished stage returns its samples at once). At the end, `search.one_shot.uniform_samples`
 uniformly random paths and the last as many recorded ones are scored by the final supernet on the same validation
@@ -30,9 +35,13 @@ from experiments.data.types import DataBundle
 from experiments.ray_jobs.one_shot_workers import train_on_workers
 from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir
+from latency.keys import piece_key
+from latency.pieces import variant_piece
+from latency.predict import TableLatency
 from models import atomic
 from search.one_shot import STATE_FILE, OneShotSearch, checkpoint_progress
 from search.rewards import RewardFn
+from search.space import SearchSpace
 from search.trial_record import TrialRecord
 from search.tune_searcher import LatencyModel
 
@@ -63,6 +72,7 @@ def one_shot_stage(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyM
     'one_shot') and the choice vectors of the top_k archs for the stand-alone stage."""
     assert cfg.search is not None
     o = cfg.search.one_shot
+    fill_space(latency, resolve_space(cfg.space), log)
     search = one_shot_search(cfg, run, data, latency, reward, log)
     if not finished(search, o.workers, run) and o.workers > 1:
         train_on_workers(partial(one_shot_search, cfg, run, data, latency, reward), o.workers,
@@ -79,6 +89,24 @@ def one_shot_stage(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyM
     log(f"search: one-shot stage scored {len(samples)} paths; stand-alone stage trains the top {len(top)} by "
         f"{o.rank_by}: " + ", ".join(f"{r['probability']:.3g}" for r in top))
     return [TrialRecord(**r) for r in samples], [r["choices"] for r in top]
+
+
+def fill_space(latency: LatencyModel, space: SearchSpace, log: Callable[[str], None]) -> None:
+    """Time every layer of `space` that `latency`'s table lacks, in one quiet batch (nothing of the run
+    computes yet); nothing to do for a complete table, a table without a measurer, or live latency."""
+    if not isinstance(latency, TableLatency) or latency.measurer is None:
+        return
+    keys = sorted({piece_key(variant_piece(size, cin, piece, latency.num_classes))
+                   for size, cin, piece in space.layer_variants(latency.resolution)})
+    missing = latency.table.missing(keys)
+    if not missing:
+        return
+    log(f"latency: timing {len(missing)} of the space's {len(keys)} layers at {latency.resolution} px missing from "
+        f"the table, in one quiet batch before the one-shot search (it prices nearly every layer)")
+    report = latency.fill(keys, workers=latency.quiet_workers)
+    log(f"latency: {report.measured} entries in {report.convert_s + report.bench_s:.0f} s "
+        f"({report.seconds_per_entry:.2f} s per entry: {report.conversions} conversions {report.convert_s:.0f} s, "
+        f"timing {report.bench_s:.0f} s)")
 
 
 def finished(search: OneShotSearch, workers: int, run: RunDir) -> bool:
