@@ -339,7 +339,7 @@ def estimate(bench: Bench) -> str:
     retrain = len(bench.methods) * bench.seeds * int(s["retrain_steps"]) * cfg.train.batch_size
     rate = float(s["images_per_second"])
     parts = {"searches": searches, "NetAdapt": netadapt, "retraining": retrain}
-    return ("estimate (training only, at %.0f images/s; latency table fills come on top): " % rate
+    return (f"estimate (training only, at {rate:.0f} images/s; latency table fills come on top): "
             + ", ".join(f"{k} {v / rate / 3600:.2f} h" for k, v in parts.items())
             + f"; total {sum(parts.values()) / rate / 3600:.2f} h")
 
@@ -348,13 +348,16 @@ def summary_table(frame: pd.DataFrame) -> str:
     """Mean +/- std over seeds per method."""
     lines = [f"{'method':<18} seeds  test acc         test acc 1k      live ms   table ms  core-h"]
     for method, g in frame.groupby("method", sort=False):
-        def ms(col: str) -> str:
-            values = g[col].dropna()
-            return f"{values.mean():.4f} +/- {values.std(ddof=1) if len(values) > 1 else math.nan:.4f}" \
-                if len(values) else "           -    "
-        lines.append(f"{method:<18} {len(g):>5}  {ms('test_accuracy')}  {ms('test_accuracy_1k')}  "
+        lines.append(f"{method:<18} {len(g):>5}  {mean_std(g.test_accuracy)}  {mean_std(g.test_accuracy_1k)}  "
                      f"{g.latency_ms.mean():7.4f}  {g.table_latency_ms.mean():8.4f}  {g.core_hours.mean():6.2f}")
     return "\n".join(lines)
+
+
+def mean_std(column: pd.Series) -> str:
+    values = column.dropna()
+    if values.empty:
+        return f"{'-':^16}"
+    return f"{values.mean():.4f} +/- {values.std(ddof=1) if len(values) > 1 else math.nan:.4f}"
 
 
 def pareto_plot(frame: pd.DataFrame, path: Path, dataset: str) -> None:
