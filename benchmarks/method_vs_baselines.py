@@ -48,7 +48,6 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from experiments.cli import main as hwnas
 from experiments.config.schema import Config, validate_config
 from experiments.data import load_data
 from experiments.data.types import DataBundle, Split
@@ -195,6 +194,10 @@ class Bench:
         done = (run / layout.RESULT) if part == "netadapt" else (run / layout.SEARCH_RESULT)
         if done.is_file():
             return
+        from experiments.cli import (
+            main as hwnas,  # the whole CLI (Ray, converters): only when a command runs
+        )
+
         resume = ["--resume"] if run.exists() else []
         start = time.perf_counter()
         code = hwnas([*command, *resume])
