@@ -19,9 +19,9 @@ Phases (`--phase`, default all = find, train, report; `estimate` prints the time
            method, sharing one lookup table at `latency.resolution`; writes <out>/archs/<method>.json
   train    every final arch from scratch with the `train` recipe for `benchmark.retrain_steps` steps,
            seeds 0..N-1; each (method, seed) kept in <out>/results/<method>-s<seed>.json
-  measure  (quiet machine, run alone) every final arch timed live, interleaved, at latency.resolution:
+  measure  (quiet machine, run alone) every final arch found (all methods) timed live, interleaved, at latency.resolution:
            <out>/measure.json
-  report   the CSV benchmarks/results/method_vs_baselines_<dataset>.csv, a Pareto plot next to it,
+  report   (all methods found) the CSV benchmarks/results/method_vs_baselines_<dataset>.csv, a Pareto plot next to it,
            a mean +/- std table
 Every phase skips what is finished, so a killed run resumes with the same command.
 Compute: core-hours = wall seconds x cores given (Ray's num_cpus for a search or NetAdapt command,
@@ -263,7 +263,8 @@ class Bench:
 
     # ---- measure: one interleaved live sitting ---------------------------------------------------
     def measure(self, min_time_s: float, windows: int) -> None:
-        archs = {m: json.loads((self.out / "archs" / f"{m}.json").read_text())["arch"] for m in self.methods
+        """Every method's final arch found so far (whatever --methods says), timed in one sitting."""
+        archs = {m: json.loads((self.out / "archs" / f"{m}.json").read_text())["arch"] for m in METHODS
                  if (self.out / "archs" / f"{m}.json").is_file()}
         cfg = self.config()
         live = LiveLatency(cfg.latency.resolution or cfg.data.resolution, BenchSettings(threads=cfg.latency.threads),
@@ -281,15 +282,12 @@ class Bench:
         measured = self.out / "measure.json"
         live = json.loads(measured.read_text())["methods"] if measured.is_file() else {}
         rows = []
-        for method in self.methods:
+        for method in METHODS:  # every method found, whatever --methods ran
             arch_file = self.out / "archs" / f"{method}.json"
             if not arch_file.is_file():
                 continue
             found = json.loads(arch_file.read_text())
-            for seed in range(self.seeds):
-                path = self.out / "results" / f"{method}-s{seed}.json"
-                if not path.is_file():
-                    continue
+            for seed, path in finished_seeds(self.out / "results", method):
                 r = json.loads(path.read_text())
                 same_arch = live.get(method, {}).get("arch") == found["arch"]
                 ten_k = r.get("test10k_accuracy")
@@ -322,6 +320,12 @@ class Bench:
         self.log(summary_table(frame))
         self.log(f"wrote {csv}\nreproduce: {command}")
         return frame
+
+
+def finished_seeds(folder: Path, method: str) -> list[tuple[int, Path]]:
+    """Every retraining of `method` kept in `folder`, by seed (whatever --seeds this invocation has)."""
+    found = ((p.stem.rpartition("-s")[2], p) for p in folder.glob(f"{method}-s*.json"))
+    return sorted((int(seed), p) for seed, p in found if seed.isdigit())
 
 
 def estimate(bench: Bench) -> str:

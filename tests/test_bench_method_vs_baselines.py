@@ -110,6 +110,8 @@ def test_multiplier_rows_columns_and_resume(tmp_path: Path, monkeypatch: pytest.
     again.report("cmd")
     assert calls == ["multiplier s0", "multiplier s1"]
     assert sorted(pd.read_csv(results / "method_vs_baselines_embedded.csv").seed) == [0, 1]
+    bench(1).report("cmd")  # the report keeps every finished seed, whatever --seeds says now
+    assert sorted(pd.read_csv(results / "method_vs_baselines_embedded.csv").seed) == [0, 1]
 
 
 def test_unknown_method_exits_2(tmp_path: Path) -> None:
