@@ -251,7 +251,7 @@ class Bench:
                 atomic.write_json(path, {"method": method, **metrics})
                 self.log(f"[train] {method} seed {seed}: val {metrics['val_accuracy']:.4f}, test "
                          f"{metrics['test_accuracy']:.4f} in {metrics['seconds']:.0f} s "
-                         f"({metrics['seconds'] / max(metrics['steps'], 1):.3f} s/step)")
+                         f"({metrics['seconds'] / max(metrics['steps'], 1):.3f} s/step, evaluations included)")
 
     def test10k(self, model: Any, recipe: Any) -> float | None:
         """CIFAR-10: accuracy on the full 10,000-image test set (JPEG copy); None for other data."""
