@@ -3,7 +3,8 @@ the final model's recipe (the `train` section) for as many steps as NetAdapt spe
 model (`phases.netadapt.steps_spent`: seed training, every fine-tune, the final phase), so the
 report compares them with the final model on equal compute. Each trained reference is kept in
 `references/<name>.json` the moment it finishes (a resumed run trains only the missing ones); then
-`references.csv` lists them all with their table latency, params, multiply-adds and training steps."""
+`references.csv` lists them all with their table latency, params, multiply-adds, training steps and
+the recipe in words (`recipe_text`), which the report prints beside them."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from latency.predict import LatencyModel
 from models import atomic, resolve_arch
 from models.spec import ArchSpec
 
-REFERENCE_COLUMNS = ("name", "arch", "val_accuracy", "test_accuracy", "latency_ms", "params", "madds", "steps")
+REFERENCE_COLUMNS = ("name", "arch", "val_accuracy", "test_accuracy", "latency_ms", "params", "madds", "steps",
+                     "recipe")
 
 
 def default_references(space: str) -> list[str]:
@@ -37,6 +39,18 @@ def train_reference(payload: tuple[str, str], data: DataBundle, training: Traini
     name, arch = payload
     _, metrics = train_arch(ArchSpec.from_str(arch), data, training, seed=seed, augment=augment, desc=name)
     return metrics
+
+
+def reference_recipe(cfg: Config, total_steps: int) -> TrainingConfig:
+    """The final model's recipe (`train`: optimizer, peak lr, batch, schedule; never the search's child
+    recipe) with its budget set to the steps NetAdapt spent on the final model."""
+    return finetune_recipe(cfg.train, total_steps)
+
+
+def recipe_text(recipe: TrainingConfig) -> str:
+    """A recipe in a few words, for `references.csv` and the report."""
+    return (f"{recipe.optimizer} lr {recipe.lr:g} (warm-up {recipe.warmup_steps}, cosine), batch {recipe.batch_size}, "
+            f"label smoothing {recipe.label_smoothing:g}, {recipe.steps} steps from scratch")
 
 
 def slug(name: str) -> str:
@@ -56,7 +70,7 @@ def run_references(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyM
     names = default_references(cfg.space) if p.references is None else p.references
     todo = [(n, resolve_arch(n).to_str()) for n in names if not run.has(layout.reference_metrics(slug(n)))]
     spent = steps_spent(cfg, run, data)
-    recipe = finetune_recipe(cfg.train, spent["total"])
+    recipe = reference_recipe(cfg, spent["total"])
     if todo:
         log(f"[references] training {len(todo)} reference net(s) from scratch with the final model's recipe "
             f"for {spent['total']} steps (NetAdapt's: seed {spent['seed']} + fine-tunes {spent['finetunes']} + "
@@ -72,7 +86,8 @@ def run_references(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyM
         m = run.read_json(layout.reference_metrics(slug(name)))
         rows.append({"name": name, "arch": m["arch"], "val_accuracy": m["val_accuracy"],
                      "test_accuracy": m["test_accuracy"], "latency_ms": latency(ArchSpec.from_str(m["arch"])),
-                     "params": m["params"], "madds": m["madds"], "steps": m["steps"]})
+                     "params": m["params"], "madds": m["madds"], "steps": m["steps"],
+                     "recipe": recipe_text(finetune_recipe(recipe, int(m["steps"])))})
     atomic.write_text(run.path(layout.REFERENCES),
                       pd.DataFrame(rows, columns=list(REFERENCE_COLUMNS)).to_csv(index=False))
     return [layout.REFERENCES]

@@ -19,6 +19,9 @@ EQUAL_COMPUTE = ("References are trained from scratch with the final model's rec
                  "steps NetAdapt spent on the final model (seed training, every control and proposal fine-tune, "
                  "the final phase; the search's compute is not counted): compare them with the final model, "
                  "not with the children, whose accuracy is the short child recipe's.")
+WHAT_EACH_NUMBER_IS = ("`val_accuracy` is on the validation split and `test_accuracy` on the test split, for the "
+                       "references and the final model alike; `latency_ms` is the run's latency model (the table) "
+                       "for every row, the final model's included.")
 
 
 def pareto_section(run: RunDir) -> str:
@@ -77,7 +80,10 @@ def reference_lines(refs: pd.DataFrame, final: dict | None) -> list[str]:
     rows = refs.to_dict("records") + ([final] if final is not None else [])
     cols = [c for c in ("val_accuracy", "test_accuracy", "latency_ms", "params", "madds") if c in refs.columns]
     steps = sorted({int(s) for s in refs["steps"]}) if "steps" in refs.columns else []
+    recipes = sorted(set(refs["recipe"].dropna().astype(str))) if "recipe" in refs.columns else []
     lines = [EQUAL_COMPUTE.format(steps="/".join(map(str, steps)) or "(unrecorded)"), "",
+             *([f"Reference recipe: {'; '.join(recipes)}.", ""] if recipes else []),
+             WHAT_EACH_NUMBER_IS, "",
              table(["name", *cols], ([r["name"]] + [num(r.get(c), "," if c in ("params", "madds") else ".4f")
                                                     for c in cols] for r in rows)), ""]
     if final is not None:

@@ -66,6 +66,8 @@ def test_pareto_table_lists_exactly_the_front(tmp_path: Path) -> None:
 def test_references_sit_beside_the_final_model_on_equal_compute(tmp_path: Path) -> None:
     body = section(build_report(make_run(tmp_path / "run")).read_text(), "## Accuracy vs latency")
     assert "for the 5000 steps NetAdapt spent on the final model" in body
+    assert "Reference recipe: sgd lr 0.1 (warm-up 0, cosine), batch 128, label smoothing 0.1, 5000 steps" in body
+    assert "`val_accuracy` is on the validation split and `test_accuracy` on the test split" in body
     assert "| final model | 0.6600 | 0.6550 | 2.2000 |" in body  # final/metrics.json, result.json table_ms
     # final 0.655 at 2.2 ms vs mobilenetv3-small-0.75 0.65 at 2.8 ms: +0.0050, -0.6 ms (-21.4%)
     assert "- final model vs mobilenetv3-small-0.75: test accuracy +0.0050, latency -0.6000 ms (-21.4%)" in body

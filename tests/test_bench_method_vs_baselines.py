@@ -1,0 +1,142 @@
+"""benchmarks/method_vs_baselines.py on tiny settings: the CSV's columns and rows, one row per
+(method, seed), and a rerun that retrains nothing it finished. The fast test runs the multiplier
+alone priced by MaddsLatency; the slow one runs two searched methods through the real hwnas commands
+(Ray, a LiteRT table filled lazily at 32 px) and the live measure phase."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from latency.predict import MaddsLatency
+
+ROOT = Path(__file__).resolve().parents[1]
+SPACE = """\
+stem: stem_c16_hs
+head: head_c96_h128_hs
+choices:
+  kernel: [3, 5]
+  expand: [4, 6]
+  se: [false, true]
+  depth: [0]
+  width: [1.0]
+stages:
+  - {out: 16, depth: 1, stride: 2, act: re, kernel: 3, expand: 4, se: false}
+  - {out: 32, depth: 2, stride: 2, act: hs, kernel: 3, expand: 6, se: false}
+"""
+
+
+def load_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("method_vs_baselines",
+                                                  ROOT / "benchmarks" / "method_vs_baselines.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def tiny_config(tmp_path: Path, target_ratio: float = 0.7) -> Path:
+    (tmp_path / "space.yaml").write_text(SPACE)
+    doc: dict[str, Any] = {
+        "benchmark": {"target_ratio": target_ratio, "search_slack": 1.3, "retrain_steps": 3, "seeds": 1,
+                      "images_per_second": 100, "proposals_per_iteration": 4},
+        "run": {"seed": 0,
+                "data": {"kind": "embedded", "resolution": 32, "train_size": 128, "val_size": 32, "test_size": 32},
+                "space": str(tmp_path / "space.yaml"),
+                "train": {"steps": 3, "batch_size": 32, "eval_batch_size": 64, "torch_threads": 1,
+                          "bn_recalibration_batches": 1},
+                "search": {"reward": {"w": -0.15}, "children": 2, "controller": {"batch_size": 2},
+                           "child_training": {"steps": 2, "batch_size": 32, "torch_threads": 1,
+                                              "bn_recalibration_batches": 1}},
+                "netadapt": {"delta_ratio": 0.1, "finetune_steps": 2, "final_steps": 2, "max_iterations": 2},
+                "latency": {"source": "auto", "resolution": 32, "runs": 10},
+                "ray": {"num_cpus": 2, "max_concurrent_trials": 2, "include_dashboard": False}},
+    }
+    path = tmp_path / "bench.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def counting(module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every retraining the script starts."""
+    calls: list[str] = []
+    real = module.train_arch
+
+    def train_arch(spec: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["desc"])
+        return real(spec, *args, **kwargs)
+    monkeypatch.setattr(module, "train_arch", train_arch)
+    return calls
+
+
+def test_multiplier_rows_columns_and_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = load_script()
+    calls = counting(module, monkeypatch)
+    out, results = tmp_path / "out", tmp_path / "results"
+
+    def bench(seeds: int) -> Any:
+        b = module.load_bench("embedded", tiny_config(tmp_path), out, results, seeds, ["multiplier"])
+        b.latency = MaddsLatency(224, num_classes=10)
+        return b
+
+    first = bench(1)
+    first.find()
+    first.train()
+    frame = first.report("cmd")
+    csv = pd.read_csv(results / "method_vs_baselines_embedded.csv")
+    assert list(csv.columns) == list(module.COLUMNS)
+    assert list(zip(csv.method, csv.seed)) == [("multiplier", 0)]
+    assert (results / "method_vs_baselines_embedded.png").is_file()
+    target = json.loads((out / "target.json").read_text())
+    assert target["target_ms"] == pytest.approx(0.7 * target["v3small_table_ms"])
+    row = frame.iloc[0]
+    assert abs(row.table_latency_ms - row.target_ms) / row.target_ms < 0.1  # width matched on a 0.01 grid
+    assert row.core_hours == pytest.approx(row.retrain_core_hours) and row.core_hours > 0
+    assert row.search_core_hours == 0 and pd.isna(row.latency_ms)  # no search; not measured live yet
+    assert calls == ["multiplier s0"]
+
+    again = bench(2)  # a rerun with one more seed trains only that seed
+    again.find()
+    again.train()
+    again.report("cmd")
+    assert calls == ["multiplier s0", "multiplier s1"]
+    assert sorted(pd.read_csv(results / "method_vs_baselines_embedded.csv").seed) == [0, 1]
+    bench(1).report("cmd")  # the report keeps every finished seed, whatever --seeds says now
+    assert sorted(pd.read_csv(results / "method_vs_baselines_embedded.csv").seed) == [0, 1]
+
+
+def test_unknown_method_exits_2(tmp_path: Path) -> None:
+    module = load_script()
+    with pytest.raises(SystemExit) as err:
+        module.main(["--dataset", "embedded", "--config", str(tiny_config(tmp_path)), "--methods", "nope"])
+    assert err.value.code == 2
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_searched_methods_end_to_end_and_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = load_script()
+    calls = counting(module, monkeypatch)
+    args = ["--dataset", "embedded", "--config", str(tiny_config(tmp_path, target_ratio=0.3)),
+            "--out", str(tmp_path / "out"), "--results-dir", str(tmp_path / "results"),
+            "--methods", "pipeline,search_only"]
+    assert module.main(args) == 0
+    assert module.main([*args, "--phase", "measure", "--min-time-s", "0.3", "--windows", "1"]) == 0
+    csv = pd.read_csv(tmp_path / "results" / "method_vs_baselines_embedded.csv")
+    assert list(zip(csv.method, csv.seed)) == [("pipeline", 0), ("search_only", 0)]
+    assert csv.latency_ms.notna().all() and (csv.search_core_hours > 0).all()
+    assert csv.set_index("method").netadapt_core_hours["pipeline"] > 0
+    assert csv.set_index("method").netadapt_core_hours["search_only"] == 0
+    assert len(calls) == 2
+    assert module.main(args) == 0  # resumed: nothing searched or retrained again
+    assert len(calls) == 2
+    assert pd.read_csv(tmp_path / "results" / "method_vs_baselines_embedded.csv").equals(csv)
