@@ -56,7 +56,7 @@ GOAL_SECONDS = 600.0
 SUMMARY_COLUMNS = ("device", "dataset", "target_ms", "algorithm", "reward", "budget", "seeds", "mean_regret_val",
                    "mean_regret_test", "p_top1", "hit_rate", "infeasible_rate", "vs_random_gain", "vs_random_lo",
                    "vs_random_hi", "vs_random_pairs", "better_than_random", "as_good_as_tpe", "search_s",
-                   "proposals")
+                   "search_cpu_s", "proposals")
 
 
 def reward_rows(kinds: Sequence[str]) -> list[str]:
@@ -109,13 +109,13 @@ def searcher_settings(settings: dict[str, Any], algorithm: str) -> dict[str, Any
 
 def run_job(job: Job, budgets: Sequence[int]) -> dict[str, Any]:
     """Run one search in this (worker) process; the code of the arch returned at each budget."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     table, dataset = _TABLE["table"], _TABLE["dataset"]
     settings = searcher_settings(job.settings, job.algorithm) if job.algorithm in ("reinforce", "ppo") else {}
     searcher = search_table(job.algorithm, table, dataset, job.device, reward_of(job.reward, job.target_ms),
                             job.seed, job.samples, **settings)
     return {"codes": returned(searcher.trials, budgets), "seconds": time.perf_counter() - start,
-            "proposals": len(searcher.trials)}
+            "cpu_seconds": time.process_time() - cpu, "proposals": len(searcher.trials)}
 
 
 def run_jobs(jobs: list[Job], budgets: Sequence[int], args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -141,7 +141,8 @@ def outcomes(jobs: list[Job], results: list[dict[str, Any]], truths: dict[str, G
         for budget, code in zip(budgets, result["codes"]):
             score = asdict(truths[job.device].score(code)) if code is not None else {"code": None, "feasible": False}
             rows.append({"device": job.device, "algorithm": job.algorithm, "reward": job.reward, "seed": job.seed,
-                         "budget": budget, "search_s": result["seconds"], "proposals": result["proposals"], **score})
+                         "budget": budget, "search_s": result["seconds"],
+                         "search_cpu_s": result["cpu_seconds"], "proposals": result["proposals"], **score})
     return pd.DataFrame(rows)
 
 
@@ -173,7 +174,8 @@ def summarise(per_seed: pd.DataFrame, truths: dict[str, GroundTruth], dataset: s
                      "p_top1": group["top1"].mean(), "hit_rate": group["hit"].mean(),
                      "infeasible_rate": 1 - group["feasible"].mean(), "vs_random_gain": gain, "vs_random_lo": lo,
                      "vs_random_hi": hi, "vs_random_pairs": pairs, "better_than_random": bool(lo > 0),
-                     "search_s": group["search_s"].mean(), "proposals": group["proposals"].mean()})
+                     "search_s": group["search_s"].mean(), "search_cpu_s": group["search_cpu_s"].mean(),
+                     "proposals": group["proposals"].mean()})
     summary = pd.DataFrame(rows)
     tpe = summary[summary["algorithm"] == "tpe"].set_index(["device", "reward", "budget"])["mean_regret_val"]
     summary["as_good_as_tpe"] = [
@@ -290,7 +292,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             for seed in range(args.tpe_seeds if algorithm == "tpe" else args.seeds)]
     print(f"{len(jobs)} searches of {args.budgets[-1]} children on {args.workers} process(es); "
           f"targets: " + ", ".join(f"{d} {t.target_ms:.4g} ms" for d, t in truths.items()), flush=True)
-    per_seed = outcomes(jobs, run_jobs(jobs, args.budgets, args), truths, args.budgets)
+    results = run_jobs(jobs, args.budgets, args)
+    per_seed = outcomes(jobs, results, truths, args.budgets)
     summary = summarise(per_seed, truths, args.dataset)
     args.out.mkdir(parents=True, exist_ok=True)
     atomic.write_text(args.out / "summary.csv", summary.to_csv(index=False))
@@ -304,7 +307,9 @@ def main(argv: Sequence[str] | None = None) -> None:
           "paired by seed over seeds where both are feasible, with its 95% t interval [lo, hi]")
     print("\n".join(acceptance(summary, seconds)))
     print(f"wrote {args.out / 'summary.csv'}, {args.out / 'per_seed.csv'}, {', '.join(map(str, figures))}")
-    print(f"total time {seconds:.1f} s")
+    cpu = sum(r["cpu_seconds"] for r in results)
+    print(f"total time {seconds:.1f} s; the searches used {cpu:.0f} CPU seconds ({cpu / max(1, args.workers):.0f} per "
+          f"worker, {args.workers} workers); load average (1, 5, 15 min) now {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ Each candidate (learning rate, baseline decay, entropy weight, children per upda
 temperature) runs REINFORCE with the hard reward, the target at each tuning column's median latency,
 over `--seeds` seeds and `--budget` children; random search runs beside it on the same seeds. Only
 the tuning columns (at most three) are used here: the other device columns stay held out for
-benchmarks/controller_nasbench201.py. The printed table (also `DIR/tuning.csv`) is what
-docs/controller_tuning.md reports.
+benchmarks/controller_nasbench201.py. The printed table (also `DIR/tuning.csv`, with every search's
+outcome in `DIR/per_seed.csv`) is what docs/controller_tuning.md reports. Each candidate after the
+first is also compared with the first, paired by seed (`gain_vs_first`: the first's regret minus
+this one's, with its 95% t interval `[lo, hi]`, over seeds and columns where both are feasible).
 
     python benchmarks/controller_tuning.py --accuracy ../shared/data/nasbench201/accuracy.csv \
         --latency ../shared/data/nasbench201/latency_ms.csv --devices raspi4,eyeriss,titan_rtx_1 \
@@ -25,7 +27,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from controller_nasbench201 import Job, outcomes, run_jobs  # noqa: E402
+from controller_nasbench201 import Job, outcomes, paired_gain, run_jobs  # noqa: E402
 
 from models import atomic  # noqa: E402
 from search.nasbench201 import NasBench201Table  # noqa: E402
@@ -33,7 +35,7 @@ from search.tabular_score import GroundTruth  # noqa: E402
 
 # the candidate keys (ControllerConfig names, which the code uses too) and where they go in make_searcher's settings
 POLICY_KEYS = {"lr", "baseline_decay", "entropy_weight", "top_k", "top_k_weight"}
-CONTROLLER_KEYS = {"tanh_clip", "temperature"}
+CONTROLLER_KEYS = {"tanh_clip", "temperature", "hidden_size"}
 MAX_TUNING_COLUMNS = 3
 
 
@@ -78,9 +80,12 @@ def main() -> None:
                 labels.append(name)
     rows = outcomes(jobs, run_jobs(jobs, [args.budget], args), truths, [args.budget])
     rows["candidate"] = labels  # one budget: one row per job
+    rows["pair"] = rows["device"] + ":" + rows["seed"].astype(str)  # paired by column and seed
+    first = rows[rows["candidate"] == json.dumps(candidates[0], sort_keys=True)].assign(seed=lambda f: f["pair"])
     table_rows = []
     for name, group in rows.groupby("candidate", sort=False):
-        row = {"candidate": name}
+        gain, lo, hi, _ = paired_gain(first, group.assign(seed=group["pair"]))
+        row = {"candidate": name, "gain_vs_first": gain, "lo": lo, "hi": hi}
         for device, per in group.groupby("device", sort=False):
             row[f"regret_{device}"] = per.loc[per["feasible"], "regret_val"].mean()
         row["mean_regret"] = group.loc[group["feasible"], "regret_val"].mean()
@@ -92,6 +97,7 @@ def main() -> None:
     result = pd.DataFrame(table_rows)
     args.out.mkdir(parents=True, exist_ok=True)
     atomic.write_text(args.out / "tuning.csv", result.to_csv(index=False))
+    atomic.write_text(args.out / "per_seed.csv", rows.to_csv(index=False))
     with pd.option_context("display.width", 250, "display.max_colwidth", 120):
         print(result.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"REINFORCE, hard reward, {args.budget} children, {args.seeds} seeds per column; regret in pp (val); "

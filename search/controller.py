@@ -63,6 +63,10 @@ class Controller(nn.Module):
         self.cell = nn.LSTMCell(embedding, hidden_size)
         self.embeddings = nn.ModuleList(nn.Embedding(n, embedding) for n in self.sizes)
         self.heads = nn.ModuleList(nn.Linear(hidden_size, n) for n in self.sizes)
+        widest = max(self.sizes)
+        self._sizes = torch.tensor(self.sizes)
+        # (steps, widest): True where a decision has fewer choices than the widest (padding, see _score)
+        self._padding = torch.arange(widest).unsqueeze(0) >= self._sizes.unsqueeze(1) if widest > min(self.sizes) else None
         init = torch.Generator().manual_seed(seed)
         for param in self.parameters():
             nn.init.uniform_(param, -0.1, 0.1, generator=init)
@@ -86,39 +90,40 @@ class Controller(nn.Module):
         for step in range(len(self.sizes)):
             state = self.cell(inputs, state)
             log_p = torch.log_softmax(self.logits(step, state[0]), dim=1)
-            pick = torch.multinomial(log_p.detach().exp(), 1, generator=generator).squeeze(1)
+            p = log_p.exp()
+            pick = torch.multinomial(p.detach(), 1, generator=generator).squeeze(1)
             picked.append(pick)
             log_probs.append(log_p.gather(1, pick.unsqueeze(1)).squeeze(1))
-            entropies.append(-(log_p.exp() * log_p).sum(1))
+            entropies.append(-(p * log_p).sum(1))
             inputs = self.embeddings[step](pick)
         return Rollout(torch.stack(picked, 1), torch.stack(log_probs, 1).sum(1), torch.stack(entropies, 1).sum(1))
 
     def _score(self, choices: torch.Tensor) -> Rollout:
-        """Teacher forcing: the LSTM inputs are the given choices, so the LSTM runs first and then every
-        decision's head at once (one batched matmul over heads padded to the largest choice count; the
-        padding gets a logit of -1e9, i.e. probability 0). The same numbers as sampling, in fewer ops."""
+        """Teacher forcing: the LSTM inputs are the given choices, so the LSTM runs over the whole sequence in
+        one call (`torch.lstm` with the cell's weights) and then every decision's head at once (one batched
+        matmul over heads padded to the largest choice count; the padding gets a logit of -1e9, i.e.
+        probability 0). The same numbers as sampling up to float rounding (the sequence LSTM computes the
+        input projections of all steps in one matmul), in fewer ops: the policy update's forward and backward."""
         if choices.dim() != 2 or choices.shape[1] != len(self.sizes):
             raise ValueError(f"choices must have shape (batch, {len(self.sizes)}), got {tuple(choices.shape)}")
-        bad = ((choices < 0) | (choices >= torch.tensor(self.sizes))).any(0)
+        bad = ((choices < 0) | (choices >= self._sizes)).any(0)
         if bad.any():
             step = int(bad.nonzero()[0])
             raise ValueError(f"{self.names[step]}: choice index out of range 0..{self.sizes[step] - 1}")
-        inputs = self.start.expand(choices.shape[0], -1)
-        state = None
-        hidden = []
-        for step in range(len(self.sizes)):
-            state = self.cell(inputs, state)
-            hidden.append(state[0])
-            if step + 1 < len(self.sizes):
-                inputs = self.embeddings[step](choices[:, step])
+        batch = choices.shape[0]
+        inputs = torch.stack([self.start.expand(batch, -1),
+                              *(self.embeddings[step](choices[:, step]) for step in range(len(self.sizes) - 1))])
+        zeros = inputs.new_zeros(1, batch, self.hidden_size)
+        cell = self.cell
+        hidden, _, _ = torch.lstm(inputs, (zeros, zeros), (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh),
+                                  True, 1, 0.0, False, False, False)  # biases, 1 layer, no dropout, uni, seq-first
         widest = max(self.sizes)
         pad = nn.functional.pad
         weight = torch.stack([pad(h.weight, (0, 0, 0, widest - n)) for h, n in zip(self.heads, self.sizes)])
         bias = torch.stack([pad(h.bias, (0, widest - n)) for h, n in zip(self.heads, self.sizes)])
-        z = self._clip(torch.baddbmm(bias.unsqueeze(1), torch.stack(hidden), weight.transpose(1, 2)))
-        if widest > min(self.sizes):
-            padded = torch.arange(widest).unsqueeze(0) >= torch.tensor(self.sizes).unsqueeze(1)  # (steps, widest)
-            z = z.masked_fill(padded.unsqueeze(1), -1e9)
+        z = self._clip(torch.baddbmm(bias.unsqueeze(1), hidden, weight.transpose(1, 2)))
+        if self._padding is not None:
+            z = z.masked_fill(self._padding.unsqueeze(1), -1e9)
         log_p = torch.log_softmax(z, dim=2)  # (steps, batch, widest)
         log_prob = log_p.gather(2, choices.t().unsqueeze(2)).squeeze(2).sum(0)
         entropy = -(log_p.exp() * log_p).sum(2).sum(0)
