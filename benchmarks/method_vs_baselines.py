@@ -37,6 +37,7 @@ import argparse
 import copy
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -141,12 +142,18 @@ class Bench:
     def target_ms(self) -> float:
         """benchmark.target_ratio x V3-Small's table latency, fixed at the first call (<out>/target.json)."""
         path = self.out / "target.json"
+        resolution = self.config().latency.resolution or self.config().data.resolution
         if not path.is_file():
             v3 = resolve_arch("mobilenetv3-small")
             ms = float(self._priced([v3])[0])
             atomic.write_json(path, {"v3small_table_ms": ms, "target_ratio": self.settings["target_ratio"],
-                                     "target_ms": self.settings["target_ratio"] * ms})
-        return float(json.loads(path.read_text())["target_ms"])
+                                     "target_ms": self.settings["target_ratio"] * ms, "latency_resolution": resolution})
+        fixed = json.loads(path.read_text())
+        if (fixed["target_ratio"], fixed.get("latency_resolution")) != (self.settings["target_ratio"], resolution):
+            sys.exit(f"{path} fixed the target at target_ratio {fixed['target_ratio']} and latency resolution "
+                     f"{fixed.get('latency_resolution')} px; the config now says {self.settings['target_ratio']} and "
+                     f"{resolution} px: use another --out, or restore the config")
+        return float(fixed["target_ms"])
 
     def _priced(self, specs: Sequence[ArchSpec]) -> list[float]:
         latency = self.table()
@@ -177,7 +184,9 @@ class Bench:
             self._timed(method, "search", ["search", str(path)], run)
         if method == "search_only":
             trials = pd.read_csv(run / layout.TRIALS)
-            ok = trials[trials.status == "ok"]
+            ok = trials[(trials.status == "ok") & (trials.get("stage", "standalone") != "one_shot")]
+            if ok.empty:
+                sys.exit(f"{run / layout.TRIALS}: no child of the search finished; see {run / layout.LOGS_DIR}")
             within = ok[ok.latency_ms <= target]
             pick = (within if len(within) else ok).sort_values("reward").iloc[-1]
             return {"arch": pick.arch, "table_ms": float(pick.latency_ms), "within_target": bool(len(within)),
@@ -204,7 +213,7 @@ class Bench:
         seconds = time.perf_counter() - start
         book = self.out / "compute" / f"{method}.json"
         spent = json.loads(book.read_text()) if book.is_file() else {}
-        cores = self.base["ray"].get("num_cpus") or 1
+        cores = self.base["ray"].get("num_cpus") or os.cpu_count() or 1  # what Ray is given when unset
         spent[f"{part}_core_s"] = spent.get(f"{part}_core_s", 0.0) + seconds * cores
         atomic.write_json(book, spent)
         if not done.is_file():
@@ -267,11 +276,13 @@ class Bench:
         archs = {m: json.loads((self.out / "archs" / f"{m}.json").read_text())["arch"] for m in METHODS
                  if (self.out / "archs" / f"{m}.json").is_file()}
         cfg = self.config()
-        live = LiveLatency(cfg.latency.resolution or cfg.data.resolution, BenchSettings(threads=cfg.latency.threads),
+        settings = BenchSettings(threads=cfg.latency.threads, dtype=cfg.latency.dtype, min_runs=cfg.latency.runs)
+        live = LiveLatency(cfg.latency.resolution or cfg.data.resolution, settings,  # as the run's live checks
                            num_classes=self.data().num_classes, min_time_s=min_time_s, windows=windows)
         results = live.measure_many([ArchSpec.from_str(a) for a in archs.values()])
         record = {m: {"arch": a, **r.to_dict()} for (m, a), r in zip(archs.items(), results)}
         atomic.write_json(self.out / "measure.json", {"resolution": live.resolution, "threads": cfg.latency.threads,
+                                                      "dtype": cfg.latency.dtype,
                                                       "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                                       "methods": record})
         for m, r in record.items():
@@ -315,8 +326,7 @@ class Bench:
             return frame
         csv = self.results_dir / f"method_vs_baselines_{self.dataset}.csv"
         atomic.write_text(csv, frame.to_csv(index=False))
-        if len(frame):
-            pareto_plot(frame, csv.with_suffix(".png"), self.dataset)
+        pareto_plot(frame, csv.with_suffix(".png"), self.dataset)
         self.log(summary_table(frame))
         self.log(f"wrote {csv}\nreproduce: {command}")
         return frame
@@ -341,7 +351,7 @@ def estimate(bench: Bench) -> str:
     iters = {"v3small_netadapt": (1 - s["target_ratio"]) / na.delta_ratio,
              **{m: (1 - 1 / s["search_slack"]) / na.delta_ratio for m in SEARCHED if m != "search_only"}}
     seed_steps = cfg.train.steps or math.ceil((cfg.train.epochs or 1) * train_n / cfg.train.batch_size)
-    netadapt = sum((seed_steps + math.ceil(iters[m]) * (s["proposals_per_iteration"] + 1) * na.finetune_steps
+    netadapt = sum((seed_steps + math.ceil(round(iters[m], 6)) * (s["proposals_per_iteration"] + 1) * na.finetune_steps
                     + na.final_steps) * cfg.train.batch_size for m in bench.methods if m in iters)
     retrain = len(bench.methods) * bench.seeds * int(s["retrain_steps"]) * cfg.train.batch_size
     rate = float(s["images_per_second"])

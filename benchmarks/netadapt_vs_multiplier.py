@@ -82,7 +82,9 @@ def netadapt_runs(args: argparse.Namespace) -> list[Path]:
 
 
 def run_netadapt(run: Path, seed: int, args: argparse.Namespace) -> None:
-    """`hwnas netadapt` into `run` unless its result.json exists (resumed when it was started)."""
+    """`hwnas netadapt` into `run` unless its result.json exists (resumed when it was started); a run
+    whose latency was timed at another resolution than `--latency-resolution` is refused."""
+    check_resolution(run, args.latency_resolution)
     if (run / layout.RESULT).is_file():
         return
     if run.parent != args.out / "runs":
@@ -93,6 +95,17 @@ def run_netadapt(run: Path, seed: int, args: argparse.Namespace) -> None:
     code = hwnas(["netadapt", str(path), "--seed-arch", args.seed_arch, *resume])
     if not (run / layout.RESULT).is_file():
         sys.exit(f"hwnas netadapt exited {code} without {run / layout.RESULT}")
+
+
+def check_resolution(run: Path, px: int) -> None:
+    """Exit when the NetAdapt run `run` (if started) timed its latency at another resolution than `px`."""
+    if not (run / layout.CONFIG).is_file():
+        return
+    cfg = run_config(run)
+    timed = cfg.latency.resolution or cfg.data.resolution
+    if timed != px:
+        sys.exit(f"{run} timed latency at {timed} px, this comparison at --latency-resolution {px}: pass "
+                 f"--latency-resolution {timed}, or use another --out")
 
 
 def total_steps(run: Path, data: DataBundle) -> int:
@@ -129,7 +142,8 @@ def match(archs: list[ArchSpec], args: argparse.Namespace) -> pd.DataFrame:
                 low, high = sorted((max(faster), min(slower)))
                 widths = [w / 100 for w in range(round(low * 100) + 1, round(high * 100)) if w / 100 not in timed]
         spec, ms, na_ms = timed[best]
-        rows.append({"netadapt_arch": na_arch.to_str(), "netadapt_ms": na_ms, "width": best,
+        rows.append({"netadapt_arch": na_arch.to_str(), "resolution": args.latency_resolution, "netadapt_ms": na_ms,
+                     "width": best,
                      "multiplier_arch": spec.to_str(), "multiplier_ms": ms, "rel": rel[best],
                      "within_3pct": abs(rel[best]) <= TOLERANCE})
     return pd.DataFrame(rows)
@@ -223,12 +237,17 @@ def main() -> None:
         missing = [str(r) for r in runs if not (r / layout.RESULT).is_file()]
         if missing:
             sys.exit(f"no finished NetAdapt run in {missing}: run --phase train first")
+        for run in runs:
+            check_resolution(run, args.latency_resolution)
         archs = [ArchSpec.from_str(json.loads((r / layout.RESULT).read_text())["final_arch"]) for r in runs]
         atomic.write_text(match_path, match(archs, args).to_csv(index=False))
     if not match_path.is_file():
         print(f"{match_path} not written yet: run --phase match (quiet machine), then --phase train again")
         return
     matched = pd.read_csv(match_path).set_index("netadapt_arch", drop=False)
+    if set(matched.get("resolution", pd.Series([32]))) != {args.latency_resolution}:
+        sys.exit(f"{match_path} was timed at another resolution than --latency-resolution "
+                 f"{args.latency_resolution}: run --phase match again (quiet machine)")
     if args.phase == "match":
         print(matched.to_string(index=False))
         return

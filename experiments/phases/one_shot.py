@@ -72,11 +72,12 @@ def one_shot_stage(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyM
     'one_shot') and the choice vectors of the top_k archs for the stand-alone stage."""
     assert cfg.search is not None
     o = cfg.search.one_shot
-    fill_space(latency, resolve_space(cfg.space), log)
     search = one_shot_search(cfg, run, data, latency, reward, log)
-    if not finished(search, o.workers, run) and o.workers > 1:
-        train_on_workers(partial(one_shot_search, cfg, run, data, latency, reward), o.workers,
-                         cfg.ray.resources_per_trial, run.path(layout.RAY_DIR), log)
+    if not finished(search, o.workers, run):
+        fill_space(latency, search.space, log)  # a finished stage returns its samples at once
+        if o.workers > 1:
+            train_on_workers(partial(one_shot_search, cfg, run, data, latency, reward), o.workers,
+                             cfg.ray.resources_per_trial, run.path(layout.RAY_DIR), log)
     samples = search.run()
     n = o.uniform_samples
     if n and not run.path(layout.ONE_SHOT_UNIFORM).is_file():

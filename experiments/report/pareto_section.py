@@ -20,8 +20,8 @@ EQUAL_COMPUTE = ("References are trained from scratch with the final model's rec
                  "the final phase; the search's compute is not counted): compare them with the final model, "
                  "not with the children, whose accuracy is the short child recipe's.")
 WHAT_EACH_NUMBER_IS = ("`val_accuracy` is on the validation split and `test_accuracy` on the test split, for the "
-                       "references and the final model alike; `latency_ms` is the run's latency model (the table) "
-                       "for every row, the final model's included.")
+                       "references and the final model alike; `latency_ms` is the run's latency model (the table, "
+                       "or live runs with `latency.source: live`) for every row, the final model's included.")
 
 
 def pareto_section(run: RunDir) -> str:
