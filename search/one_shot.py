@@ -73,7 +73,7 @@ class OneShotConfig:
     steps follow each weight step after the first `warmup_fraction` of them."""
 
     steps: int = 600
-    samples_per_step: int = 2
+    samples_per_step: int = 3
     warmup_fraction: float = 0.25
     lr: float = 0.1
     momentum: float = 0.9
