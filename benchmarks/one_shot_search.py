@@ -14,7 +14,9 @@ its goal (issue 14):
   validation batches as the uniform ones (`experiments.phases.one_shot.uniform_baseline`, the demo
   report's baseline: a paired comparison), with the accuracy, quality and latency of both sets, which
   show where the reward's difference comes from;
-- the wall time of the search (goal: a few minutes, inside the demo's <= 15 min total).
+- the wall and CPU time of the search (goal: a few minutes, inside the demo's <= 15 min total; on a
+  shared machine the CPU time, one thread, is the figure to read) and the CPU time of the uniform baseline;
+- the learning curve: mean recorded accuracy and latency per 100 children.
 
 Latency: the demo fills a LiteRT lookup table on first use, minutes of measurements this script
 does not repeat; by default the multiply-add proxy `latency.predict.MaddsLatency` stands in, or
@@ -63,12 +65,14 @@ def one_seed(cfg: Config, data: DataBundle, latency: LatencyModel, verbose: bool
         search = one_shot_search(cfg, run, data, latency, make_reward_of(cfg, target),
                                  log=print if verbose else None, device=torch.device("cpu"))
         start_entropy = search.policy_entropy()
-        clock = time.perf_counter()
+        clock, cpu = time.perf_counter(), time.process_time()
         samples = search.run()
-        wall = time.perf_counter() - clock
+        wall, search_cpu = time.perf_counter() - clock, time.process_time() - cpu
         end_entropy = search.policy_entropy()
         last = o.uniform_samples or 100
+        cpu = time.process_time()
         frame = uniform_baseline(search, data, o.val_batch_size, cfg.seed, last)
+        baseline_cpu = time.process_time() - cpu
         top = search.top_k(1, by=o.rank_by)[0]["arch"]
     means = frame.groupby("sample")[["reward", "accuracy", "quality", "latency_ms"]].mean()
     recorded = sum(s["reward"] for s in samples[-last:]) / len(samples[-last:])
@@ -77,8 +81,16 @@ def one_seed(cfg: Config, data: DataBundle, latency: LatencyModel, verbose: bool
         "entropy_start": start_entropy, "entropy_end": end_entropy, "entropy_drop": 1 - end_entropy / start_entropy,
         "last_recorded": recorded, **{f"{sample}_{key}": float(means.loc[sample, key]) for sample in ("last", "uniform")
                                       for key in means.columns},
-        "target_ms": target, "wall_s": wall, "top": top,
+        "target_ms": target, "wall_s": wall, "search_cpu_s": search_cpu, "baseline_cpu_s": baseline_cpu, "top": top,
+        "curve": learning_curve(samples),
     }
+
+
+def learning_curve(samples: list[dict]) -> str:
+    """Mean recorded accuracy and latency per 100 children, in order (is the supernet past chance, and when)."""
+    chunks = [samples[i:i + 100] for i in range(0, len(samples), 100)]
+    return " ".join(f"{sum(s['accuracy'] for s in c) / len(c):.3f}/{sum(s['latency_ms'] for s in c) / len(c):.3f}"
+                    for c in chunks)
 
 
 def main() -> None:
@@ -115,8 +127,10 @@ def main() -> None:
               f"({'above' if win else 'NOT above'}); re-scored last {last} vs uniform: accuracy "
               f"{r['last_accuracy']:.3f} vs {r['uniform_accuracy']:.3f}, quality {r['last_quality']:.4f} vs "
               f"{r['uniform_quality']:.4f}, latency {r['last_latency_ms']:.4f} vs {r['uniform_latency_ms']:.4f} ms "
-              f"(target {r['target_ms']:.4f}); search {r['wall_s'] / 60:.1f} min (goal <= {GOALS['minutes']:.0f}); "
-              f"load average {os.getloadavg()[0]:.2f}; top arch {r['top']}", flush=True)
+              f"(target {r['target_ms']:.4f}); search {r['wall_s'] / 60:.1f} min wall, CPU {r['search_cpu_s'] / 60:.1f} min "
+              f"(goal <= {GOALS['minutes']:.0f}) + uniform baseline CPU {r['baseline_cpu_s']:.0f} s; load average "
+              f"{os.getloadavg()[0]:.2f}; top arch {r['top']}; accuracy/latency ms per 100 children {r['curve']}",
+              flush=True)
     print(f"last samples above uniform in {wins} of {len(args.seeds)} seeds (goal: all)")
 
 

@@ -73,7 +73,7 @@ class OneShotConfig:
     steps follow each weight step after the first `warmup_fraction` of them."""
 
     steps: int = 600
-    samples_per_step: int = 2
+    samples_per_step: int = 3
     warmup_fraction: float = 0.25
     lr: float = 0.1
     momentum: float = 0.9
@@ -149,6 +149,9 @@ class OneShotSearch:
             torch.manual_seed(seed)
             self.net = SuperNet(space, num_classes, dropout).to(self.device)
         self.net.sync_bn = self.shards.parallel
+        # channels-last: 1.3x (training) to 2x (scoring) faster on the CPU, measured (docs/one_shot.md)
+        self.memory_format = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
+        self.net.to(memory_format=self.memory_format)
         self.optimizer = torch.optim.SGD(self.net.parameters(), lr=config.lr, momentum=config.momentum,
                                          weight_decay=config.weight_decay, nesterov=config.momentum > 0)
         self.controller = Controller([(d.name, len(d.choices)) for d in space.decisions], seed=seed,
@@ -208,6 +211,7 @@ class OneShotSearch:
         x, y = self.train_stream.next()
         batch = len(y)
         x, y = (t.to(self.device, non_blocking=True) for t in self.shards.take(x, y))
+        x = x.contiguous(memory_format=self.memory_format)
         self.net.whole_batch = batch if self.shards.parallel else None
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * self.step / cfg.steps))
@@ -263,6 +267,7 @@ class OneShotSearch:
         own statistics."""
         batch = len(labels)
         images, labels = (t.to(self.device) for t in self.shards.take(images, labels))
+        images = images.contiguous(memory_format=self.memory_format)
         self.net.eval()
         self.net.batch_stats = True
         try:

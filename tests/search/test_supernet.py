@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from one_shot_fixtures import (  # noqa: F401
     CLASSES,
     RESOLUTION,
@@ -17,7 +18,13 @@ from torch import nn
 from models.blocks import BN_MOMENTUM
 from models.builder import MobileNet
 from search.space import SearchSpace
-from search.supernet import SuperNet, child_state_dict, largest_choices, shared_slice
+from search.supernet import (
+    SuperNet,
+    child_state_dict,
+    largest_choices,
+    reach,
+    shared_slice,
+)
 
 PATHS = 10
 
@@ -123,3 +130,21 @@ def test_shared_slice_is_leading_except_centred_dimensions() -> None:
     cut = shared_slice(w, (1, 1, 3, 3), centred=(2, 3))
     assert torch.equal(cut, w[:1, :, 2:5, 2:5])
     assert torch.equal(shared_slice(w, (1, 1, 7, 7)), w[:1])
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_a_kernel_cut_to_its_reach_gives_the_full_kernels_output_and_weight_gradient(stride: int) -> None:
+    g = torch.Generator().manual_seed(stride)
+    for size in range(1, 6):
+        for k in (3, 5, 7):
+            r = reach(k, size)
+            assert r == min(k, 2 * size - 1)
+            x = torch.randn(2, 4, size, size, generator=g)
+            w = torch.randn(4, 1, k, k, generator=g, requires_grad=True)
+            full = F.conv2d(x, w, None, stride, (k - 1) // 2, 1, 4)
+            cut = F.conv2d(x, shared_slice(w, (4, 1, r, r), centred=(2, 3)), None, stride, (r - 1) // 2, 1, 4)
+            assert cut.shape == full.shape
+            assert torch.allclose(cut, full, rtol=0, atol=1e-5), (size, k)
+            (full_grad,) = torch.autograd.grad(full.square().sum(), w)
+            (cut_grad,) = torch.autograd.grad(cut.square().sum(), w)
+            assert torch.allclose(cut_grad, full_grad, rtol=0, atol=1e-4), (size, k)
