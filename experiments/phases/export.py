@@ -1,6 +1,9 @@
 """Deploy the final model: export it to .onnx / .tflite (float32) and optionally an int8 .tflite,
 check each file's outputs against the PyTorch model on the test split, benchmark each file live on
-this machine, and record everything in `export.json`.
+this machine, and record everything in `export.json`. The files take the resolution asked for: a run
+exports at `latency.resolution`, the resolution its latency was targeted and measured at; when that
+differs from the data's (a demo trained at 32 px, timed as deployed at 224 px), the parity check and
+the int8 calibration use the images resized to it (`data_resolution` in the record says from what).
 
 Parity: float files must agree with PyTorch to `FLOAT_TOLERANCE` (max absolute logit difference
 over every test image, else `ParityError`); the int8 file's top-1 agreement with PyTorch is
@@ -29,7 +32,8 @@ from torch import nn
 
 from experiments.config.errors import DataError, RunDirError
 from experiments.data.loader import BatchLoader
-from experiments.data.types import DataBundle
+from experiments.data.resize import resize_images
+from experiments.data.types import DataBundle, Split
 from experiments.rundir import layout
 from experiments.rundir.manifest import file_sha256
 from experiments.training.weights import WeightsError, load_trained
@@ -77,6 +81,16 @@ def test_batches(data: DataBundle) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     loader = BatchLoader(data.test, data.mean, data.std, PARITY_BATCH)
     for x, y in loader:
         yield x.numpy(), y.numpy()
+
+
+def at_resolution(data: DataBundle, resolution: int, calibration: int, seed: int) -> DataBundle:
+    """The test split and `calibration` seeded training images (all the int8 calibration draws from)
+    resized to `resolution`: a model trained at the data's resolution, exported at the resolution its
+    latency was timed at, is checked against PyTorch on the same resized inputs."""
+    order = np.sort(np.random.default_rng(seed).permutation(len(data.train))[:calibration])
+    train = Split(resize_images(data.train.images[order], resolution), data.train.labels[order])
+    test = Split(resize_images(data.test.images, resolution), data.test.labels)
+    return replace(data, train=train, val=test, test=test)
 
 
 def calibration_images(data: DataBundle, count: int, seed: int) -> np.ndarray:
@@ -218,10 +232,12 @@ def export_final(arch: ArchSpec, weights_path: str | Path, out_dir: str | Path, 
     (export.json is still written, with `passed: false`, so the numbers can be read).
     """
     weights_path, out_dir = Path(weights_path), Path(out_dir)
-    if data.resolution != resolution or data.num_classes != num_classes:
-        raise DataError(f"the data are {data.resolution}x{data.resolution} with {data.num_classes} classes, but "
-                        f"the model is to be exported at {resolution} with {num_classes} classes; load the "
-                        f"run's own dataset")
+    if data.num_classes != num_classes:
+        raise DataError(f"the data have {data.num_classes} classes, but the model is to be exported with "
+                        f"{num_classes} classes; load the run's own dataset")
+    trained_at = data.resolution
+    if resolution != trained_at:  # deployed at the latency resolution: the checks see resized images
+        data = at_resolution(data, resolution, CALIBRATION_IMAGES, seed)
     unknown = sorted(set(formats) - {"tflite", "onnx"})
     if unknown:
         raise ValueError(f"unknown export formats {unknown}; allowed: tflite, onnx")
@@ -231,7 +247,7 @@ def export_final(arch: ArchSpec, weights_path: str | Path, out_dir: str | Path, 
     inputs = {"arch": arch.to_str(), "weights_sha256": file_sha256(weights_path), "resolution": resolution,
               "num_classes": num_classes, "formats": list(formats), "int8": int8,
               "calibration": {"split": "train", "images": CALIBRATION_IMAGES, "seed": seed} if int8 else None,
-              "bench": bench_settings.to_dict()}
+              "bench": bench_settings.to_dict(), "data_resolution": trained_at}
     stored = _stored_if_current(out_dir, inputs)
     if stored is not None:
         log(f"export: {out_dir / layout.EXPORT} is up to date; skipped")

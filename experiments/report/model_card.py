@@ -46,6 +46,16 @@ def _classes(run: RunDir, export: dict[str, Any] | None, metrics: dict[str, Any]
     return int(found)
 
 
+def _resized_note(inputs: dict) -> list[str]:
+    """A line when the files take another resolution than the data (exported at the latency resolution)."""
+    trained, exported = inputs.get("data_resolution"), inputs.get("resolution")
+    if trained is None or trained == exported:
+        return []
+    return [f"The files take {exported} px inputs, the resolution the latency is timed at; the model was trained "
+            f"on {trained} px images, so these checks run on the test images resized to {exported} px: their "
+            f"accuracies are of resized images, not the model's test accuracy above.", ""]
+
+
 def _parity(entry: dict[str, Any]) -> str:
     p = entry.get("parity") or {}
     if "passed" in p:
@@ -101,7 +111,7 @@ def model_card(run: RunDir) -> str:
                   f"({num(export['inputs']['bench'].get('threads'), 'd')} thread(s)); PyTorch test accuracy "
                   f"{num(export.get('torch_test_accuracy'))}:", "",
                   table(("file", "dtype", "size", "parity", "test acc", "median ms", "p10 ms", "p90 ms", "runs",
-                         "runtime"), rows), "",
+                         "runtime"), rows), "", *_resized_note(export["inputs"]),
                   "Reproduce a timing: " + "; ".join(f"`{b['command']}`" for e in export["models"].values()
                                                      for b in (e["bench"], e.get("bench_builtin_kernels") or {})
                                                      if "command" in b), ""]

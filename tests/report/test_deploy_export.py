@@ -122,8 +122,23 @@ def test_bad_inputs_are_named(tmp_path: Path, data: DataBundle) -> None:
     with pytest.raises(RunDirError, match="does not exist"):
         deploy.export_final(TINY, tmp_path / "none.pt", tmp_path, data, 32, CLASSES, ["onnx"], False, QUICK)
     weights = tiny_weights(tmp_path / "weights.pt")
-    with pytest.raises(DataError, match="exported at 64"):
-        deploy.export_final(TINY, weights, tmp_path, data, 64, CLASSES, ["onnx"], False, QUICK)
+    with pytest.raises(DataError, match="exported with 7 classes"):
+        deploy.export_final(TINY, weights, tmp_path, data, 32, 7, ["onnx"], False, QUICK)
     torch.save({"not": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(RunDirError, match="does not hold a state_dict"):
         deploy.load_model(TINY, tmp_path / "other.pt", CLASSES)
+
+
+def test_export_at_the_latency_resolution_checks_on_resized_images(tmp_path: Path, data: DataBundle) -> None:
+    """A model trained at 32 px, exported at 64 px (the resolution its latency is timed at): the file
+    takes 64 px inputs, parity is checked on the test images resized to 64 px, and the record says so."""
+    weights = tiny_weights(tmp_path / "weights.pt")
+    record = deploy.export_final(TINY, weights, tmp_path, data, 64, CLASSES, ["tflite"], False, QUICK,
+                                 log=lambda _: None)
+    assert record["inputs"]["resolution"] == 64 and record["inputs"]["data_resolution"] == 32
+    parity = record["models"]["tflite"]["parity"]
+    assert parity["passed"] and parity["images"] == len(data.test)
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(tmp_path / "model.tflite"))
+    assert tuple(interpreter.get_input_details()[0]["shape"]) == (1, 64, 64, 3)
