@@ -128,7 +128,11 @@ def measurer_for(phone: Phone | None, settings: BenchSettings, num_classes: int 
     return AdbPieceMeasurer(settings, phone, num_classes) if phone else PieceMeasurer(settings, num_classes)
 
 
-def live_for(phone: Phone | None, resolution: int, settings: BenchSettings, num_classes: int) -> LiveLatency:
-    """Whole-model live latency on the phone, or on this host with the LiteRT interpreter."""
-    return AdbLiveLatency(resolution, settings, phone, num_classes) if phone else \
+def live_for(phone: Phone | None, resolution: int, settings: BenchSettings, num_classes: int,
+             convert_workers: int = 1) -> LiveLatency:
+    """Whole-model live latency on the phone, or on this host with the LiteRT interpreter; the archs of
+    a batch are converted in `convert_workers` processes on this host first."""
+    live = AdbLiveLatency(resolution, settings, phone, num_classes) if phone else \
         LiveLatency(resolution, settings, num_classes)
+    live.convert_workers = max(1, convert_workers)
+    return live

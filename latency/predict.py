@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
@@ -145,20 +146,29 @@ class LiveLatency:
     `dtype` int8 times the post-training-quantised model (`latency.quantize`)."""
 
     def __init__(self, resolution: int, settings: BenchSettings | None = None, num_classes: int = 1000,
-                 warmup_s: float = 0.5, min_time_s: float = 1.0, windows: int = 3) -> None:
+                 warmup_s: float = 0.5, min_time_s: float = 1.0, windows: int = 3, convert_workers: int = 1) -> None:
+        """`convert_workers`: processes converting the archs of a `measure_many` call before any is
+        timed (conversions are not timed; give it the cores when nothing else computes)."""
         self.resolution = resolution
         self.settings = settings or BenchSettings()
         self.num_classes = num_classes
         self.warmup_s, self.min_time_s, self.windows = warmup_s, min_time_s, windows
+        self.convert_workers = max(1, convert_workers)
         self.chunk, self.max_windows = 8, 2 * windows + 1
         self.results: dict[ArchSpec, BenchResult] = {}
 
     def tflite(self, spec: ArchSpec) -> bytes:
-        if self.settings.dtype == "int8":
-            from latency.quantize import int8_arch_bytes
+        return arch_tflite(spec.to_str(), self.resolution, self.num_classes, self.settings.dtype)
 
-            return int8_arch_bytes(spec, self.resolution, self.num_classes)
-        return tflite_bytes(arch_module(spec, self.num_classes), arch_input_shape(self.resolution))
+    def convert(self, specs: Sequence[ArchSpec]) -> dict[ArchSpec, bytes]:
+        """Each arch's .tflite, converted in `convert_workers` processes when more than one."""
+        workers = min(self.convert_workers, len(specs))
+        if workers <= 1:
+            return {s: self.tflite(s) for s in specs}
+        with mp.get_context("spawn").Pool(workers) as pool:
+            jobs = {s: pool.apply_async(arch_tflite, (s.to_str(), self.resolution, self.num_classes,
+                                                      self.settings.dtype)) for s in specs}
+            return {s: job.get() for s, job in jobs.items()}
 
     def timer(self, data: bytes) -> Timer:
         s = self.settings
@@ -167,9 +177,10 @@ class LiveLatency:
     def measure_many(self, specs: Sequence[ArchSpec]) -> list[BenchResult]:
         """Every arch of `specs` (conversions first, then interleaved windows), cached."""
         todo = [s for s in dict.fromkeys(specs) if s not in self.results]
+        files = self.convert(todo)
         for start in range(0, len(todo), self.chunk):
             part = todo[start:start + self.chunk]
-            timers = {s.to_str(): self.timer(self.tflite(s)) for s in part}
+            timers = {s.to_str(): self.timer(files.pop(s)) for s in part}
             batch = round_robin(timers, WindowPolicy(self.windows, self.max_windows, self.settings.tolerance))
             for spec in part:
                 windows = batch.windows[spec.to_str()]
@@ -188,6 +199,16 @@ class LiveLatency:
 
     def __call__(self, spec: ArchSpec) -> float:
         return self.measure(spec).median_ms
+
+
+def arch_tflite(arch: str, resolution: int, num_classes: int, dtype: str = "float32") -> bytes:
+    """The whole arch (its compact string) as a .tflite: float32, or post-training-quantised int8."""
+    spec = ArchSpec.from_str(arch)
+    if dtype == "int8":
+        from latency.quantize import int8_arch_bytes
+
+        return int8_arch_bytes(spec, resolution, num_classes)
+    return tflite_bytes(arch_module(spec, num_classes), arch_input_shape(resolution))
 
 
 class MaddsLatency:

@@ -87,7 +87,7 @@ def latency_model(cfg: Config, run: RunDir, num_classes: int,
         specs = calibration_set(cfg.space, cfg.seed)
         log(f"latency: calibrating table {path} at {resolution} px on {len(specs)} whole-model live runs")
         model.time_quietly(specs)
-        calib = model.calibrate(specs, live_for(phone, resolution, live_settings, table.num_classes))
+        calib = model.calibrate(specs, live_for(phone, resolution, live_settings, table.num_classes, cores))
         log(f"latency: ms = {calib.scale:.4f} * summed + {calib.offset_ms:.4f}; RMSPE {calib.rmspe_before:.1f}% -> "
             f"{calib.rmspe_after:.1f}% on {calib.samples} archs")
     return model
