@@ -89,6 +89,7 @@ def test_runner_end_to_end_and_resume_of_the_final_phase(tmp_path: Path) -> None
     assert again["final_arch"] == result["final_arch"] and again["test_accuracy"] == result["test_accuracy"]
 
 
+@pytest.mark.slow  # 15 s: one more whole NetAdapt run
 def test_a_loop_that_stops_short_is_reported_as_such(tmp_path: Path) -> None:
     cfg, run, data, latency, weights = setup(
         tmp_path, netadapt={"target_ratio": None, "target_ms": 1e-6, "max_iterations": 1, "final": "retrain"})
@@ -99,6 +100,7 @@ def test_a_loop_that_stops_short_is_reported_as_such(tmp_path: Path) -> None:
     assert run.is_complete("final") and result["final"] == "retrain"
 
 
+@pytest.mark.slow  # 15 s: one more whole NetAdapt run
 def test_resume_refuses_another_seed(tmp_path: Path) -> None:
     from experiments.config.errors import RunDirError
 

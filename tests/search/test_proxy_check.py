@@ -104,6 +104,7 @@ class Stopped(Exception):
     """Raised from the log line of a finished training: the check stops there, as a killed one does."""
 
 
+@pytest.mark.slow  # 17 s; the resume of a whole check runs in make test
 def test_a_check_stopped_after_two_trainings_holds_the_first_archs_pair(tmp_path) -> None:
     settings = check_config(tmp_path)
     settings["ray"]["max_concurrent_trials"] = 1
