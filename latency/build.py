@@ -7,7 +7,8 @@ Two phases, so that no timing shares the machine with our own conversions:
 2. the missing keys are then timed in this process, optionally pinned to one core, while no
    worker runs, in chunks of `chunk` keys: each chunk round robin in windows with the invoke floor
    and the drift canary (`latency.windows`), saved (merged, `latency.table`) after each chunk. A chunk
-   whose canary median is more than 10% off the median of the table's earlier batches' (`canary_shift`)
+   whose canary figure (the median of its fastest windows, as an entry's) is more than 10% off the
+   median of the table's earlier batches' (`canary_shift`)
    is retimed once; still off, it is kept, flagged `drifted` in the batch's metadata, and a warning printed.
 The caller keeps the rest of the run quiet meanwhile (a search prices children between trials,
 NetAdapt prices an iteration's proposals before its fine-tunes start).
@@ -33,9 +34,9 @@ from latency.keys import parse_key, piece_key
 from latency.measure import PieceMeasurer, convert_job
 from latency.pieces import Piece
 from latency.table import LatencyTable, now_iso
-from latency.windows import round_robin
+from latency.windows import quiet_median, round_robin
 
-DRIFT_LIMIT = 0.10  # a batch whose canary median is further off the earlier batches' median is retimed once
+DRIFT_LIMIT = 0.10  # a batch whose canary figure is further off the earlier batches' median is retimed once
 
 CANARY_KEY = "b|14|48|ir_k5_m144_c48_s1_se_hs_res"  # a V3-Small block at 224 px: a fixed reference
 
@@ -108,10 +109,11 @@ def _time_chunks(table: LatencyTable, pieces: dict[str, Piece], measurer: PieceM
             part = missing[i:i + chunk]
             timers = {k: measurer.timer(measurer.tflite(pieces[k])) for k in part}
             batch = round_robin(timers, measurer.settings.policy, floor=floor, canary=canary)
-            shift = canary_shift(table, batch.canary_ms)
+            count = measurer.settings.windows
+            shift = canary_shift(table, batch.canary_ms, count)
             if abs(shift) > DRIFT_LIMIT:  # the machine is in another mode than the table's earlier batches: retime once
                 again = round_robin(timers, measurer.settings.policy, floor=floor, canary=canary)
-                batch, shift = min((batch, shift), (again, canary_shift(table, again.canary_ms)),
+                batch, shift = min((batch, shift), (again, canary_shift(table, again.canary_ms, count)),
                                    key=lambda pair: abs(pair[1]))
             if abs(shift) > DRIFT_LIMIT:
                 print(f"warning: latency table {table.path}: the drift canary of a batch of {len(part)} keys is "
@@ -135,15 +137,17 @@ def _time_chunks(table: LatencyTable, pieces: dict[str, Piece], measurer: PieceM
     return windows, drift
 
 
-def canary_shift(table: LatencyTable, canary_ms: list[float]) -> float:
-    """How far a batch's canary median is from the median of the table's earlier batches' canary
-    medians (0 for the first batch). The median, not the first batch alone: a first batch timed in a
-    slow mode would otherwise flag every later, normal batch (seen: first 0.198 ms, the next five
-    0.158-0.163 ms)."""
-    earlier = [float(np.median(b["canary_ms"])) for b in table.metadata["batches"] if b.get("canary_ms")]
+def canary_shift(table: LatencyTable, canary_ms: list[float], count: int) -> float:
+    """How far a batch's canary figure is from the median of the table's earlier batches' canary
+    figures (0 for the first batch). A figure is the median of the `count` fastest windows, as an
+    entry's (`quiet_median`): the median of all windows swings with the share of windows that fell
+    into a slow mode (seen in one demo table: all-window medians 0.121-0.166 ms, which retimed 4 of 12
+    batches, where the fastest three's were 0.120-0.125 ms). The earlier batches' median, not the
+    first batch alone: a first batch timed in a slow mode would otherwise flag every later one."""
+    earlier = [quiet_median(b["canary_ms"], count) for b in table.metadata["batches"] if b.get("canary_ms")]
     if not earlier or not canary_ms:
         return 0.0
-    return float(np.median(canary_ms) / np.median(earlier) - 1)
+    return float(quiet_median(canary_ms, count) / np.median(earlier) - 1)
 
 
 def build_table(table: LatencyTable, pieces: Iterable[tuple[int, Piece]], measurer: PieceMeasurer,

@@ -149,6 +149,26 @@ def specs_to_price(spec: ArchSpec, divisor: int = 8, head: bool = False) -> list
     return list(unique.values())
 
 
+def narrowed(spec: ArchSpec, factor: float, divisor: int = 8) -> ArchSpec:
+    """`spec` with every layer NetAdapt may narrow (residual groups first, then expansions) set to
+    its candidate width nearest `factor` times its own, where one keeps the block structure: a
+    stand-in for where NetAdapt's steps lead from `spec` (a run calibrates its latency there)."""
+    if not 0 < factor <= 1:
+        raise ValueError(f"the narrowing factor must be in (0, 1], got {factor}")
+    current = spec
+    found, _ = layers(spec, divisor)
+    for kind in ("group", "mid"):
+        for start in (layer for layer in found if layer.kind == kind):
+            goal = factor * start.width
+            now = next((l for l in layers(current, divisor)[0] if (l.kind, l.index) == (kind, start.index)), None)
+            if now is None:
+                continue
+            width, candidate = min(now.options, key=lambda option: abs(option[0] - goal))
+            if abs(width - goal) < abs(now.width - goal):
+                current = candidate
+    return current
+
+
 def choose(spec: ArchSpec, found: list[Layer], latency: LatencyFn, delta_ms: float
            ) -> tuple[list[Proposal], list[Skipped]]:
     """Per layer, the largest width whose latency is at least `delta_ms` below `spec`'s (every

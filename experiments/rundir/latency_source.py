@@ -6,15 +6,21 @@ the pipeline.
 
 Every table a run uses is calibrated (`latency.calibrate`, default true): when the table has no
 calibration at the run's resolution, one is fitted from whole-model live runs (timed together, on
-the phone for `backend: adb`) of `calibration_set` (the space's seed arch and a few random archs of
-it: the range the run predicts; V3-Small and V3-Large stay free for `hwnas latency validate`), stored in the table with those archs (fidelity never evaluates on them) and used; a
-table that has one reuses it. This happens when the model is made, before any of the run computes.
+the phone for `backend: adb`) of `calibration_set`, stored in the table with those archs (fidelity
+never evaluates on them) and used; a table that has one reuses it. This happens when the model is
+made, before any of the run computes. The set is where the run decides: the space's seed arch, the
+seed narrowed as NetAdapt's steps narrow it, and the random archs of the space whose multiply-adds
+lie nearest the seed's. (Random archs alone, 2-9x slower than the seed in mnv3-small-blocks at 224 px,
+left an affine fit 31% high on the demo's final model: pieces sum to a smaller share of a small model
+than of a large one.) V3-Small and V3-Large stay free for `hwnas latency validate`.
 `calibration_facts` is what result.json records of it."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -33,16 +39,31 @@ from latency.adb_measure import (
 from latency.measure import BenchSettings
 from latency.predict import LatencyModel, TableLatency
 from latency.table import LatencyTable
+from models.counting import count_madds
 from models.spec import ArchSpec
+from netadapt.proposals import narrowed
 
-CALIBRATION_RANDOM = 4  # random archs of the run's space beside its seed arch
+NARROWED = (0.75,)  # the seed narrowed by these factors (netadapt.proposals.narrowed)
+NEAR_MADDS = (1.25, 1.0, 0.8)  # then, per factor, the random arch whose multiply-adds lie nearest factor x the seed's
+CANDIDATES = 64  # random archs of the space drawn to choose those from
 
 
-def calibration_set(space: str, seed: int, count: int = CALIBRATION_RANDOM) -> list[ArchSpec]:
-    """The archs a run calibrates its table on: the seed arch of `space`, then `count` random archs of it."""
-    rng = np.random.default_rng([seed, 12])
+def calibration_set(space: str, seed: int, resolution: int, num_classes: int) -> list[ArchSpec]:
+    """The archs a run calibrates its table on, where the run decides (see the module doc): the seed
+    arch of `space`, the seed narrowed by each of NARROWED, and for each of NEAR_MADDS the random arch
+    of the space (of CANDIDATES drawn with `seed`) whose multiply-adds at `resolution` lie nearest that
+    factor times the seed's; each arch once."""
     resolved = resolve_space(space)
-    archs = [resolved.decode(resolved.seed_choices())] + [resolved.decode(resolved.sample(rng)) for _ in range(count)]
+    seed_arch = resolved.decode(resolved.seed_choices())
+    archs = [seed_arch, *(narrowed(seed_arch, f) for f in NARROWED)]
+    rng = np.random.default_rng([seed, 12])
+    drawn = list(dict.fromkeys(resolved.decode(resolved.sample(rng)) for _ in range(CANDIDATES)))
+    madds = {a: math.log(count_madds(a, resolution, num_classes)) for a in drawn}
+    base = math.log(count_madds(seed_arch, resolution, num_classes))
+    for factor in NEAR_MADDS:
+        free = [a for a in drawn if a not in archs]
+        if free:
+            archs.append(min(free, key=lambda a: abs(madds[a] - base - math.log(factor))))
     return list(dict.fromkeys(archs))
 
 
@@ -84,10 +105,15 @@ def latency_model(cfg: Config, run: RunDir, num_classes: int,
     elif model.calibration is not None:
         log(f"latency: table {path} calibrated at {resolution} px on {len(model.calibration.archs)} archs (kept)")
     else:
-        specs = calibration_set(cfg.space, cfg.seed)
-        log(f"latency: calibrating table {path} at {resolution} px on {len(specs)} whole-model live runs")
+        specs = calibration_set(cfg.space, cfg.seed, resolution, table.num_classes)
+        log(f"latency: calibrating table {path} at {resolution} px on {len(specs)} whole-model live runs (the "
+            f"seed arch, narrowed, and random archs near its multiply-adds)")
+        start = time.perf_counter()
         model.time_quietly(specs)
+        pieces_s = time.perf_counter() - start
         calib = model.calibrate(specs, live_for(phone, resolution, live_settings, table.num_classes, cores))
         log(f"latency: ms = {calib.scale:.4f} * summed + {calib.offset_ms:.4f}; RMSPE {calib.rmspe_before:.1f}% -> "
-            f"{calib.rmspe_after:.1f}% on {calib.samples} archs")
+            f"{calib.rmspe_after:.1f}% on {calib.samples} archs (summed {min(model.summed_ms(s) for s in specs):.3f}-"
+            f"{max(model.summed_ms(s) for s in specs):.3f} ms); {pieces_s:.0f} s for their pieces, "
+            f"{time.perf_counter() - start - pieces_s:.0f} s for the whole models")
     return model

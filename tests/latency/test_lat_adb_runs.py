@@ -99,9 +99,9 @@ def test_a_run_calibrates_its_phone_table_on_whole_models_timed_on_the_phone(pho
 
     path = tmp_path / "phone.json"
     cfg = _config(phone, "latency.source=table", f"latency.table={path}", "latency.runs=7")
-    assert len(calibration_set(cfg.space, cfg.seed)) == 5  # the demo space's seed arch and 4 random ones
+    assert len(calibration_set(cfg.space, cfg.seed, 32, 10)) == 5  # the seed arch, narrowed, 3 random ones near it
     specs = [TINY_ARCH, *(ArchSpec.from_str(a) for a in TINY_CALIBRATION)]  # tiny: whole-model conversions are slow
-    monkeypatch.setattr(source, "calibration_set", lambda space, seed: specs)
+    monkeypatch.setattr(source, "calibration_set", lambda space, seed, resolution, classes: specs)
     _phone_table(path, _fingerprint(phone), {k for s in specs for k in arch_keys(s, 32, 10)})
     model = latency_model(cfg, None, 10, log=lambda line: None)
     assert isinstance(model, TableLatency) and model.calibration is not None
@@ -120,6 +120,18 @@ def test_a_run_calibrates_its_phone_table_on_whole_models_timed_on_the_phone(pho
                             None, 10, log=lambda line: None)
     assert trusted.calibration is None and calibration_facts(trusted)["latency_calibrated"] is False
     assert trusted(specs[0]) == pytest.approx(model.summed_ms(specs[0]))
+
+
+def test_the_calibration_set_lies_where_the_run_decides() -> None:
+    from models.counting import count_madds
+    from netadapt.proposals import narrowed
+
+    archs = calibration_set("mnv3-small-blocks", 0, 224, 10)
+    seed = archs[0]
+    assert len(set(archs)) == len(archs) == 5 and archs[1] == narrowed(seed, 0.75)
+    ratios = [count_madds(a, 224, 10) / count_madds(seed, 224, 10) for a in archs[2:]]
+    assert all(0.6 < r < 1.6 for r in ratios), ratios  # random archs of this space run 2-9x the seed's latency
+    assert calibration_set("mnv3-small-blocks", 0, 224, 10) == archs  # the same set for the same seed
 
 
 def test_another_phones_table_is_refused(phone, tmp_path) -> None:

@@ -183,3 +183,13 @@ def test_a_quiet_batch_converts_with_the_quiet_workers(tmp_path, device, random_
     model = predict.TableLatency(table, 64, FakeMeasurer(), quiet_workers=3)
     model.time_quietly(random_archs[:2])
     assert seen == [3] and not table.missing(k for a in random_archs[:2] for k in model.keys(a))
+
+
+def test_the_canary_is_compared_on_its_fastest_windows_as_entries_are(tmp_path, device) -> None:
+    from latency.build import canary_shift
+
+    table = LatencyTable.create(tmp_path / "t.json", device, 10, FAST.to_dict())
+    table.metadata["batches"].append({"canary_ms": [0.2, 0.21, 0.2, 0.26, 0.2, 0.27, 0.2]})
+    slow_mostly = [0.28, 0.28, 0.2, 0.29, 0.28, 0.2, 0.2]  # 4 of 7 windows in a slow mode: all-window median +40%
+    assert canary_shift(table, slow_mostly, 3) == pytest.approx(0.0)
+    assert canary_shift(table, [0.3, 0.31, 0.3], 3) == pytest.approx(0.5)  # every window slow: a real shift

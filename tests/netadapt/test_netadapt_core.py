@@ -14,7 +14,14 @@ from models.spec import ArchSpec
 from netadapt.config import LoopConfig
 from netadapt.history import history_frame, history_rows, trajectory_frame
 from netadapt.loop import CONTROL, Job, NetAdaptLoop, iteration_seed
-from netadapt.proposals import generate, specs_to_price, with_group_width, with_mid
+from netadapt.proposals import (
+    generate,
+    layers,
+    narrowed,
+    specs_to_price,
+    with_group_width,
+    with_mid,
+)
 from netadapt.selection import Measured, score, select
 
 SMALL = REFERENCES["mobilenetv3-small"]
@@ -84,6 +91,20 @@ def test_group_proposal_on_the_stem_group_moves_the_stem_and_keeps_mid_eq_in() -
     group = LARGE.residual_groups()[0]
     spec = with_group_width(LARGE, group, 8)
     assert spec.stem.out == 8 and spec.blocks[0].out == 8 and spec.blocks[0].mid == 8
+
+
+def test_narrowed_moves_every_layer_to_the_grid_width_nearest_the_factor() -> None:
+    assert narrowed(SMALL, 1.0) == SMALL
+    cut = narrowed(SMALL, 0.75)
+    assert cut.expands() == SMALL.expands() and cut.head == SMALL.head  # the structure and the head stay
+    before, after = layers(SMALL)[0], {(l.kind, l.index): l.width for l in layers(cut)[0]}
+    for layer in before:  # each width moved to within half a grid step of 0.75x (or stayed where that is nearer)
+        width = after.get((layer.kind, layer.index), 8)
+        assert abs(width - 0.75 * layer.width) <= 4 or width == layer.width, (layer, width)
+    assert sum(b.mid for b in cut.blocks) < 0.8 * sum(b.mid for b in SMALL.blocks)
+    assert madds_ms(narrowed(SMALL, 0.5)) < madds_ms(cut) < madds_ms(SMALL)
+    with pytest.raises(ValueError, match="narrowing factor"):
+        narrowed(SMALL, 1.5)
 
 
 def test_selection_rules_pick_differently_on_hand_computed_values() -> None:
