@@ -13,7 +13,9 @@ one (a finished stage returns its samples at once). At the end, `search.one_shot
 uniformly random paths and the last as many recorded ones are scored by the final supernet on the same validation
 batches (pair i shares batch i) into `one_shot_uniform.csv` (`layout.ONE_SHOT_UNIFORM`: columns
 `sample` (`uniform` or `last`), arch, accuracy, quality, latency_ms, reward): the baseline the
-report holds the controller's late samples against. The supernet trains in this process (CUDA with
+report holds the controller's late samples against. The top_k archs are scored by the final supernet
+on the same TOPK_BATCHES validation batches into `one_shot_topk.csv` (`layout.ONE_SHOT_TOPK`); beside
+their stand-alone accuracies it is the report's proxy fidelity of the one-shot search. The supernet trains in this process (CUDA with
 mixed precision when present), or with `search.one_shot.workers` > 1 data-parallel on Ray Train
 workers (`experiments.ray_jobs.one_shot_workers`); this process then reads their last checkpoint.
 """
@@ -46,6 +48,8 @@ from search.trial_record import TrialRecord
 from search.tune_searcher import LatencyModel
 
 UNIFORM_COLUMNS = ("sample", "arch", "accuracy", "quality", "latency_ms", "reward")
+TOPK_COLUMNS = ("rank", "arch", "probability", "supernet_accuracy", "images")
+TOPK_BATCHES = 16  # validation batches each top_k arch is scored on by the final supernet
 
 
 def one_shot_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel, reward: RewardFn,
@@ -87,6 +91,9 @@ def one_shot_stage(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyM
         log(f"search: final supernet's mean reward: last {n} sampled paths {means.get('last', np.nan):.4f}, {n} "
             f"uniform paths {means['uniform']:.4f}")
     top = search.top_k(o.top_k, by=o.rank_by)
+    if not run.path(layout.ONE_SHOT_TOPK).is_file():
+        scores = top_k_scores(search, top, data, o.val_batch_size, cfg.seed)
+        atomic.write_text(run.path(layout.ONE_SHOT_TOPK), scores.to_csv(index=False))
     log(f"search: one-shot stage scored {len(samples)} paths; stand-alone stage trains the top {len(top)} by "
         f"{o.rank_by}: " + ", ".join(f"{r['probability']:.3g}" for r in top))
     return [TrialRecord(**r) for r in samples], [r["choices"] for r in top]
@@ -139,3 +146,18 @@ def uniform_baseline(search: OneShotSearch, data: DataBundle, batch_size: int, s
             record = search.score(choices, *batches[i % len(batches)])
             rows.append({"sample": sample, **{k: record[k] for k in UNIFORM_COLUMNS[1:]}})
     return pd.DataFrame(rows, columns=list(UNIFORM_COLUMNS))
+
+
+def top_k_scores(search: OneShotSearch, top: list[dict], data: DataBundle, batch_size: int, seed: int) -> pd.DataFrame:
+    """Each of the `top` archs' shared-weight accuracy over the same TOPK_BATCHES validation batches
+    (columns `TOPK_COLUMNS`)."""
+    loader = BatchLoader(data.val, data.mean, data.std, batch_size, shuffle=True, drop_last=True, seed=seed + 3)
+    batches = [b for b, _ in zip(loader, range(TOPK_BATCHES))]
+    rows = []
+    for rank, row in enumerate(top, start=1):
+        correct = sum(search.score(row["choices"], images, labels)["accuracy"] * len(labels)
+                      for images, labels in batches)
+        images = sum(len(labels) for _, labels in batches)
+        rows.append({"rank": rank, "arch": row["arch"], "probability": row["probability"],
+                     "supernet_accuracy": correct / images, "images": images})
+    return pd.DataFrame(rows, columns=list(TOPK_COLUMNS))

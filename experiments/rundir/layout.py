@@ -40,6 +40,7 @@ SEARCH_RESULT = "search_result.json"  # the finished search: children, best arch
 ONE_SHOT_DIR = "one_shot"  # the supernet search's checkpoints (search.strategy: one_shot)
 RAY_DIR = "ray"
 ONE_SHOT_UNIFORM = "one_shot_uniform.csv"  # uniform paths scored by the final supernet (the learning's baseline)
+ONE_SHOT_TOPK = "one_shot_topk.csv"  # the top_k archs scored by the final supernet (its proxy fidelity)
 
 # proxy fidelity (`hwnas proxy-check`)
 PROXY_CHECK = "proxy_check.csv"

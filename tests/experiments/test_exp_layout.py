@@ -14,7 +14,7 @@ SOURCES = ("models", "latency", "search", "netadapt", "experiments", "benchmarks
 NAMES = sorted({layout.CONFIG, layout.MANIFEST, layout.PHASES, layout.LATENCY_TABLE, layout.REPORT, layout.ARCH,
                 layout.WEIGHTS, layout.METRICS, layout.TRIALS, layout.CONTROLLER, layout.TOPK, layout.REWARD_TARGET,
                 layout.REFERENCES, layout.NETADAPT_HISTORY, layout.NETADAPT_TRAJECTORY, layout.NETADAPT_RESULT,
-                layout.EXPORT, layout.ONE_SHOT_UNIFORM, layout.PROXY_CHECK, layout.PROXY_CHECK_STATE})
+                layout.EXPORT, layout.ONE_SHOT_UNIFORM, layout.ONE_SHOT_TOPK, layout.PROXY_CHECK, layout.PROXY_CHECK_STATE})
 # the NetAdapt loop names its own state file inside its work directory (the netadapt room cannot import experiments)
 OWNERS = {**dict.fromkeys(NAMES, "experiments/rundir/layout.py"), "state.json": "netadapt/state.py"}
 TOP_LEVEL_LIMIT = 6

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from report_helpers import make_run, trials_rows, write_csv
 from test_report_build import assert_png, section
 
@@ -66,3 +67,21 @@ def test_a_standalone_run_has_no_one_shot_part(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run")
     assert "One-shot stage" not in build_report(run).read_text()
     assert not (run / "plots" / "one_shot.png").exists()
+
+
+def test_a_one_shot_run_reports_its_top_k_supernet_scores_against_their_stand_alone_training(tmp_path: Path) -> None:
+    from experiments.report.proxy_section import proxy_tau
+
+    run = one_shot_run(tmp_path / "run", uniform_rows(0.45, 0.30))
+    alone = [r for r in trials_rows() if r["status"] == "ok"][:4]
+    supernet = [0.12, 0.10, 0.15, 0.11]
+    write_csv(run / "one_shot_topk.csv", [{"rank": i + 1, "arch": r["arch"], "probability": 0.1,
+                                           "supernet_accuracy": a, "images": 1024}
+                                          for i, (r, a) in enumerate(zip(alone, supernet))])
+    text = section(build_report(run).read_text(), "## Proxy fidelity")
+    frame = pd.DataFrame({"proxy_accuracy": supernet, "long_accuracy": [r["accuracy"] for r in alone]})
+    stats = proxy_tau(frame)
+    assert "top 4 archs" in text and "1024 validation images" in text
+    assert f"**{stats['value']:.2f} (95% bootstrap interval" in text and "4 archs)" in text
+    assert text.count("| `") == 4 and "`one_shot_topk.csv`" in text
+    assert "## Proxy fidelity" not in build_report(one_shot_run(tmp_path / "b", None)).read_text()

@@ -179,5 +179,9 @@ def test_one_shot_strategy_scores_paths_then_trains_its_top_k_stand_alone(tmp_pa
     baseline = pd.read_csv(run.path("one_shot_uniform.csv"))  # the final supernet's uniform and late paths
     assert list(baseline["sample"]) == ["uniform"] * 3 + ["last"] * 3
     assert list(baseline.arch[3:]) == list(one_shot.arch[-3:])
+    scored = pd.read_csv(run.path("one_shot_topk.csv"))  # the top_k by the final supernet: the proxy's side
+    assert list(scored["rank"]) == [1, 2] and set(scored.arch) == set(trained)
+    assert scored.supernet_accuracy.between(0, 1).all() and scored["images"].nunique() == 1  # the same images
+    assert 0 < scored["images"].iloc[0] <= 16 * 16 and scored["images"].iloc[0] % 16 == 0  # whole batches, <= 16
     with pytest.raises(ConfigError, match="search.algorithm.*one-shot strategy learns with the controller"):
         validate_config({**data, "search": {**data["search"], "algorithm": "random"}})
