@@ -79,7 +79,7 @@ def _run_netadapt(args: argparse.Namespace, console: Console) -> int:
     console.attach(run, "netadapt")
     console.info(f"hwnas netadapt: seed {spec.to_str()} ({origin}) on {data.summary()} -> {run.root}")
     seed_weights = prepare_seed(cfg, run, data, spec, given, log=console.info)
-    latency = latency_model(cfg, run, data.num_classes, log=console.info)
+    latency = latency_model(cfg, run, data.num_classes, log=console.info, around=spec)
     with RayRuntime(cfg.ray, log=console.info):
         try:
             result = run_netadapt(cfg, run, data, latency, spec, seed_weights, resume=args.resume, log=console.info)

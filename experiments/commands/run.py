@@ -22,6 +22,7 @@ from experiments.console.monitor import Console, console_session
 from experiments.rundir import layout
 from experiments.rundir.latency_source import latency_model
 from experiments.rundir.run_dir import RunDir
+from models.references import resolve_arch
 
 EXAMPLES = """examples:
   hwnas run experiments/configs/demo.yaml
@@ -57,7 +58,8 @@ def _run_pipeline(args: argparse.Namespace, console: Console) -> int:
     data = preflight(cfg, args.config)
     run = RunDir.create(cfg, resume=args.resume, command=["hwnas", "run", *sys.argv[2:]])
     console.attach(run, "run")
-    latency = latency_model(cfg, run, data.num_classes, log=console.info)
+    around = resolve_arch(cfg.pipeline.seed_arch) if cfg.pipeline.seed_arch else None  # the arch NetAdapt shrinks
+    latency = latency_model(cfg, run, data.num_classes, log=console.info, around=around)
     console.info(f"hwnas run: {cfg.name} on {data.summary()}, space {cfg.space} -> {run.root}")
     with RayRuntime(cfg.ray, log=console.info):
         try:

@@ -48,13 +48,14 @@ NEAR_MADDS = (1.25, 1.0, 0.8)  # then, per factor, the random arch whose multipl
 CANDIDATES = 64  # random archs of the space drawn to choose those from
 
 
-def calibration_set(space: str, seed: int, resolution: int, num_classes: int) -> list[ArchSpec]:
-    """The archs a run calibrates its table on, where the run decides (see the module doc): the seed
-    arch of `space`, the seed narrowed by each of NARROWED, and for each of NEAR_MADDS the random arch
-    of the space (of CANDIDATES drawn with `seed`) whose multiply-adds at `resolution` lie nearest that
-    factor times the seed's; each arch once."""
+def calibration_set(space: str, seed: int, resolution: int, num_classes: int,
+                    around: ArchSpec | None = None) -> list[ArchSpec]:
+    """The archs a run calibrates its table on, where the run decides (see the module doc): `around`
+    (the arch NetAdapt will shrink, when the run knows it; else the seed arch of `space`), it narrowed
+    by each of NARROWED, and for each of NEAR_MADDS the random arch of the space (of CANDIDATES drawn
+    with `seed`) whose multiply-adds at `resolution` lie nearest that factor times its own; each once."""
     resolved = resolve_space(space)
-    seed_arch = resolved.decode(resolved.seed_choices())
+    seed_arch = around or resolved.decode(resolved.seed_choices())
     archs = [seed_arch, *(narrowed(seed_arch, f) for f in NARROWED)]
     rng = np.random.default_rng([seed, 12])
     drawn = list(dict.fromkeys(resolved.decode(resolved.sample(rng)) for _ in range(CANDIDATES)))
@@ -78,10 +79,11 @@ def configured_phone(lat: LatencyConfig) -> Phone | None:
     return Phone.connect(lat.adb_serial, lat.adb_benchmark_binary, lat.adb_cores) if lat.backend == "adb" else None
 
 
-def latency_model(cfg: Config, run: RunDir, num_classes: int,
-                  log: Callable[[str], None] = print) -> LatencyModel:
+def latency_model(cfg: Config, run: RunDir, num_classes: int, log: Callable[[str], None] = print,
+                  around: ArchSpec | None = None) -> LatencyModel:
     """The configured LatencyModel (LiteRT here, or a phone over adb), a table one calibrated (see
-    the module doc). Call it before the run computes."""
+    the module doc) around `around` when the run knows the arch it will shrink. Call it before the
+    run computes."""
     lat = cfg.latency
     phone = configured_phone(lat)
     settings = phone_settings(lat.threads, dtype=lat.dtype) if phone else BenchSettings(threads=lat.threads,
@@ -105,9 +107,9 @@ def latency_model(cfg: Config, run: RunDir, num_classes: int,
     elif model.calibration is not None:
         log(f"latency: table {path} calibrated at {resolution} px on {len(model.calibration.archs)} archs (kept)")
     else:
-        specs = calibration_set(cfg.space, cfg.seed, resolution, table.num_classes)
+        specs = calibration_set(cfg.space, cfg.seed, resolution, table.num_classes, around)
         log(f"latency: calibrating table {path} at {resolution} px on {len(specs)} whole-model live runs (the "
-            f"seed arch, narrowed, and random archs near its multiply-adds)")
+            f"{'seed arch' if around is None else 'arch to shrink'}, narrowed, and random archs near its multiply-adds)")
         start = time.perf_counter()
         model.time_quietly(specs)
         pieces_s = time.perf_counter() - start

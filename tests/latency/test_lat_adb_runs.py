@@ -101,7 +101,7 @@ def test_a_run_calibrates_its_phone_table_on_whole_models_timed_on_the_phone(pho
     cfg = _config(phone, "latency.source=table", f"latency.table={path}", "latency.runs=7")
     assert len(calibration_set(cfg.space, cfg.seed, 32, 10)) == 5  # the seed arch, narrowed, 3 random ones near it
     specs = [TINY_ARCH, *(ArchSpec.from_str(a) for a in TINY_CALIBRATION)]  # tiny: whole-model conversions are slow
-    monkeypatch.setattr(source, "calibration_set", lambda space, seed, resolution, classes: specs)
+    monkeypatch.setattr(source, "calibration_set", lambda *args: specs)
     _phone_table(path, _fingerprint(phone), {k for s in specs for k in arch_keys(s, 32, 10)})
     model = latency_model(cfg, None, 10, log=lambda line: None)
     assert isinstance(model, TableLatency) and model.calibration is not None
@@ -132,6 +132,9 @@ def test_the_calibration_set_lies_where_the_run_decides() -> None:
     ratios = [count_madds(a, 224, 10) / count_madds(seed, 224, 10) for a in archs[2:]]
     assert all(0.6 < r < 1.6 for r in ratios), ratios  # random archs of this space run 2-9x the seed's latency
     assert calibration_set("mnv3-small-blocks", 0, 224, 10) == archs  # the same set for the same seed
+    shrunk = ArchSpec.from_str(TINY_CALIBRATION[0])  # a run that knows the arch NetAdapt shrinks centres on it
+    around = calibration_set("mnv3-small-blocks", 0, 224, 10, around=shrunk)
+    assert around[:2] == [shrunk, narrowed(shrunk, 0.75)] and around[2:] != archs[2:]
 
 
 def test_another_phones_table_is_refused(phone, tmp_path) -> None:
