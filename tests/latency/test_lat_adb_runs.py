@@ -132,7 +132,9 @@ def test_the_calibration_set_lies_where_the_run_decides() -> None:
     ratios = [count_madds(a, 224, 10) / count_madds(seed, 224, 10) for a in archs[2:]]
     assert all(0.6 < r < 1.6 for r in ratios), ratios  # random archs of this space run 2-9x the seed's latency
     assert calibration_set("mnv3-small-blocks", 0, 224, 10) == archs  # the same set for the same seed
-    shrunk = ArchSpec.from_str(TINY_CALIBRATION[0])  # a run that knows the arch NetAdapt shrinks centres on it
+    from models.references import REFERENCES
+
+    shrunk = REFERENCES["mobilenetv3-small"]  # a run that knows the arch NetAdapt shrinks centres on it
     around = calibration_set("mnv3-small-blocks", 0, 224, 10, around=shrunk)
     assert around[:2] == [shrunk, narrowed(shrunk, 0.75)] and around[2:] != archs[2:]
 
