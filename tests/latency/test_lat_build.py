@@ -135,7 +135,7 @@ class SlowCanary(FakeMeasurer):
         return Canary(self.canary_ms)
 
 
-def test_a_batch_whose_canary_drifted_is_retimed_then_flagged(tmp_path, device, random_archs, capsys) -> None:
+def test_a_batch_whose_canary_drifted_is_flagged_not_retimed(tmp_path, device, random_archs, capsys) -> None:
     table = LatencyTable.create(tmp_path / "t.json", device, 10, FAST.to_dict())
     measurer = SlowCanary()
     build_table(table, [(64, p) for p in arch_pieces(random_archs[0], 64, 10)], measurer, progress=False, chunk=500)
@@ -144,12 +144,12 @@ def test_a_batch_whose_canary_drifted_is_retimed_then_flagged(tmp_path, device, 
     build_table(table, [(64, p) for p in arch_pieces(random_archs[1], 64, 10)], measurer, progress=False, chunk=500)
     steady = measurer.canary_windows - first
     assert "warning" not in capsys.readouterr().err
-    measurer.canary_ms = 0.3  # 46% off the earlier batches' median (0.205): retimed once, still off, flagged
+    measurer.canary_ms = 0.3  # 46% off the earlier batches' median (0.205): flagged
     build_table(table, [(64, p) for p in arch_pieces(random_archs[2], 64, 10)], measurer, progress=False, chunk=500)
     batches = LatencyTable.load(tmp_path / "t.json").metadata["batches"]
     assert [b["drifted"] for b in batches] == [False, False, True]
     assert batches[1]["canary_shift"] == pytest.approx(0.05) and batches[2]["canary_shift"] == pytest.approx(0.3 / 0.205 - 1)
-    assert measurer.canary_windows - first - steady == 2 * steady  # the drifted batch was timed twice
+    assert measurer.canary_windows - first - steady == steady  # timed once: a retime does not escape a slow mode
     assert "drift canary of a batch" in capsys.readouterr().err
 
 
