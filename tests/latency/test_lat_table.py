@@ -187,6 +187,9 @@ def test_calibration_recovers_a_linear_relation() -> None:
     assert calib.scale == pytest.approx(1.2) and calib.offset_ms == pytest.approx(0.5)
     assert calib.rmspe_after < 1e-9 < calib.rmspe_before
     assert fit_calibration([2.0], [3.0]).scale == pytest.approx(1.5)  # one arch: a scale only
+    # the live runs of a demo (noisy): affine would be 2.17 x summed - 1.53, 0.3 ms for a 0.85 ms sum
+    steep = fit_calibration([2.697, 1.616, 5.25, 6.396, 3.354], [4.6, 2.0, 9.9, 12.4, 5.6])
+    assert steep.offset_ms == 0.0 and 1.5 < steep.scale < 2.1 and steep.apply(0.85) > 1.2
     with pytest.raises(LatencyError, match="at least 1"):
         fit_calibration([], [])
 
