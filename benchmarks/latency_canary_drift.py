@@ -13,7 +13,6 @@ both spreads and the correlation of the canary with the keys' batch median. Run 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 from latency.build import CANARY_KEY
 from latency.keys import parse_key
 from latency.measure import BenchSettings, PieceMeasurer
+from latency.table import LatencyTable
 from latency.windows import quiet_median, round_robin
 
 
@@ -32,11 +32,10 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=30)
     parser.add_argument("--batches", type=int, default=8)
     args = parser.parse_args()
-    entries = json.loads(args.table.read_text())["entries"]
-    keys = sorted(k for k in entries if k.startswith("b|"))[::3][:args.keys]
-    classes = json.loads(args.table.read_text())["metadata"]["num_classes"]
+    table = LatencyTable.load(args.table)
+    keys = sorted(k for k in table.entries if k.startswith("b|"))[::3][:args.keys]
     settings = BenchSettings()
-    measurer = PieceMeasurer(settings, classes)
+    measurer = PieceMeasurer(settings, table.num_classes)
     timers = {k: measurer.timer(measurer.tflite(parse_key(k))) for k in keys}
     canary, floor = measurer.timer(measurer.tflite(parse_key(CANARY_KEY))), measurer.floor_timer()
     figures = np.zeros((len(keys), args.batches))
@@ -54,9 +53,9 @@ def main() -> None:
     print(f"canary per batch (relative): {np.round(canary_rel, 3).tolist()}")
     print(f"keys' median per batch (relative): {np.round(np.median(rel, axis=0), 3).tolist()}")
     for name, values in (("raw", rel), ("divided by the canary", corrected)):
-        dev = np.abs(values - 1)
+        dev, spread = np.abs(values - 1), np.median(values.max(1) / values.min(1))
         print(f"{name}: a key's figure vs its median over batches: |diff| median {np.median(dev):.1%}, "
-              f"p90 {np.percentile(dev, 90):.1%}; max/min over batches median {np.median(values.max(1) / values.min(1)):.3f}")
+              f"p90 {np.percentile(dev, 90):.1%}; max/min over batches median {spread:.3f}")
     corr = np.corrcoef(canary_rel, np.median(rel, axis=0))[0, 1]
     print(f"correlation of the canary with the keys' batch median: {corr:.2f} (a correction helps only if the "
           f"corrected |diff| is clearly below the raw one)")

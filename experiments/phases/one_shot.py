@@ -15,9 +15,10 @@ batches (pair i shares batch i) into `one_shot_uniform.csv` (`layout.ONE_SHOT_UN
 `sample` (`uniform` or `last`), arch, accuracy, quality, latency_ms, reward): the baseline the
 report holds the controller's late samples against. The top_k archs are scored by the final supernet
 on the same TOPK_BATCHES validation batches into `one_shot_topk.csv` (`layout.ONE_SHOT_TOPK`); beside
-their stand-alone accuracies it is the report's proxy fidelity of the one-shot search. The supernet trains in this process (CUDA with
-mixed precision when present), or with `search.one_shot.workers` > 1 data-parallel on Ray Train
-workers (`experiments.ray_jobs.one_shot_workers`); this process then reads their last checkpoint.
+their stand-alone accuracies it is the report's proxy fidelity of the one-shot search.
+The supernet trains in this process (CUDA with mixed precision when present), or with
+`search.one_shot.workers` > 1 data-parallel on Ray Train workers
+(`experiments.ray_jobs.one_shot_workers`); this process then reads their last checkpoint.
 """
 
 from __future__ import annotations
@@ -153,11 +154,10 @@ def top_k_scores(search: OneShotSearch, top: list[dict], data: DataBundle, batch
     (columns `TOPK_COLUMNS`)."""
     loader = BatchLoader(data.val, data.mean, data.std, batch_size, shuffle=True, drop_last=True, seed=seed + 3)
     batches = [b for b, _ in zip(loader, range(TOPK_BATCHES))]
+    images = sum(len(labels) for _, labels in batches)
     rows = []
     for rank, row in enumerate(top, start=1):
-        correct = sum(search.score(row["choices"], images, labels)["accuracy"] * len(labels)
-                      for images, labels in batches)
-        images = sum(len(labels) for _, labels in batches)
+        correct = sum(search.score(row["choices"], x, labels)["accuracy"] * len(labels) for x, labels in batches)
         rows.append({"rank": rank, "arch": row["arch"], "probability": row["probability"],
                      "supernet_accuracy": correct / images, "images": images})
     return pd.DataFrame(rows, columns=list(TOPK_COLUMNS))

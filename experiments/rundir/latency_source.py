@@ -108,14 +108,16 @@ def latency_model(cfg: Config, run: RunDir, num_classes: int, log: Callable[[str
         log(f"latency: table {path} calibrated at {resolution} px on {len(model.calibration.archs)} archs (kept)")
     else:
         specs = calibration_set(cfg.space, cfg.seed, resolution, table.num_classes, around)
+        centre = "seed arch" if around is None else "arch to shrink"
         log(f"latency: calibrating table {path} at {resolution} px on {len(specs)} whole-model live runs (the "
-            f"{'seed arch' if around is None else 'arch to shrink'}, narrowed, and random archs near its multiply-adds)")
+            f"{centre}, narrowed, and random archs near its multiply-adds)")
         start = time.perf_counter()
         model.time_quietly(specs)
         pieces_s = time.perf_counter() - start
         calib = model.calibrate(specs, live_for(phone, resolution, live_settings, table.num_classes, cores))
+        summed = [model.summed_ms(s) for s in specs]
         log(f"latency: ms = {calib.scale:.4f} * summed + {calib.offset_ms:.4f}; RMSPE {calib.rmspe_before:.1f}% -> "
-            f"{calib.rmspe_after:.1f}% on {calib.samples} archs (summed {min(model.summed_ms(s) for s in specs):.3f}-"
-            f"{max(model.summed_ms(s) for s in specs):.3f} ms); {pieces_s:.0f} s for their pieces, "
+            f"{calib.rmspe_after:.1f}% on {calib.samples} archs (summed {min(summed):.3f}-{max(summed):.3f} ms); "
+            f"{pieces_s:.0f} s for their pieces, "
             f"{time.perf_counter() - start - pieces_s:.0f} s for the whole models")
     return model
