@@ -108,8 +108,9 @@ class AdbLiveLatency(LiveLatency):
     """`LiveLatency` whose whole-model benchmark runs on the phone."""
 
     def __init__(self, resolution: int, settings: BenchSettings, phone: Phone, num_classes: int = 1000,
-                 warmup_s: float = 0.5, min_time_s: float = 1.0, windows: int = 3) -> None:
-        super().__init__(resolution, settings, num_classes, warmup_s, min_time_s, windows)
+                 warmup_s: float = 0.5, min_time_s: float = 1.0, windows: int = 3, convert_workers: int = 1,
+                 span_s: float = 0.0) -> None:
+        super().__init__(resolution, settings, num_classes, warmup_s, min_time_s, windows, convert_workers, span_s)
         self.phone = phone
 
     def timer(self, data: bytes) -> Timer:
@@ -129,10 +130,10 @@ def measurer_for(phone: Phone | None, settings: BenchSettings, num_classes: int 
 
 
 def live_for(phone: Phone | None, resolution: int, settings: BenchSettings, num_classes: int,
-             convert_workers: int = 1) -> LiveLatency:
+             convert_workers: int = 1, span_s: float = 0.0) -> LiveLatency:
     """Whole-model live latency on the phone, or on this host with the LiteRT interpreter; the archs of
-    a batch are converted in `convert_workers` processes on this host first."""
-    live = AdbLiveLatency(resolution, settings, phone, num_classes) if phone else \
-        LiveLatency(resolution, settings, num_classes)
-    live.convert_workers = max(1, convert_workers)
-    return live
+    a batch are converted in `convert_workers` processes on this host first, and timed in windows
+    spread over at least `span_s` seconds."""
+    options = {"convert_workers": convert_workers, "span_s": span_s}
+    return AdbLiveLatency(resolution, settings, phone, num_classes, **options) if phone else \
+        LiveLatency(resolution, settings, num_classes, **options)

@@ -13,7 +13,9 @@ Two phases, so that no timing shares the machine with our own conversions:
    8 batches of ~35 s, alone), a key's figure moves 9.9% between batches (median; p90 28%), the canary
    tracks the keys' batch median only loosely (correlation 0.74), and dividing by it left the keys'
    spread as it was (9.2%); a retime cost a third of a demo table's fill and left 3 of 3 batches flagged.
-The caller keeps the rest of the run quiet meanwhile (a search prices children between trials,
+Timers `alongside` (a calibration's whole models, `TableLatency.calibrate`) join every chunk's round
+robin (each chunk's rounds then lasting at least `span_s`), so that their windows span the same
+minutes as the pieces'; their windows come back in the report. The caller keeps the rest of the run quiet meanwhile (a search prices children between trials,
 NetAdapt prices an iteration's proposals before its fine-tunes start).
 """
 
@@ -26,7 +28,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from tqdm import tqdm
@@ -37,7 +39,7 @@ from latency.keys import parse_key, piece_key
 from latency.measure import PieceMeasurer, convert_job
 from latency.pieces import Piece
 from latency.table import LatencyTable, now_iso
-from latency.windows import quiet_median, round_robin
+from latency.windows import Timer, WindowPolicy, quiet_median, round_robin
 
 DRIFT_LIMIT = 0.10  # a batch whose canary figure is further off the earlier batches' median is flagged
 
@@ -53,6 +55,7 @@ class BuildReport:
     bench_s: float
     windows: int = 0
     canary_drift: float = 0.0
+    alongside: dict[str, tuple[list[float], int]] = field(default_factory=dict)  # name -> (windows, invokes)
 
     @property
     def seconds_per_entry(self) -> float:
@@ -75,8 +78,11 @@ def pinned(core: int | None):
 
 def fill_table(table: LatencyTable, keys: Iterable[str], measurer: PieceMeasurer, workers: int = 1,
                chunk: int = 48, pin_core: int | None = None, progress: bool = False,
-               resolutions: Iterable[int] = ()) -> BuildReport:
-    """Measure every key of `keys` that `table` lacks, all at once (see the module docstring)."""
+               resolutions: Iterable[int] = (), alongside: dict[str, Timer] | None = None,
+               span_s: float = 0.0) -> BuildReport:
+    """Measure every key of `keys` that `table` lacks, all at once, with `alongside` timed in the same
+    rounds when any key is missing, each chunk's rounds lasting at least `span_s` (see the module
+    docstring)."""
     keys = list(dict.fromkeys(keys))
     missing = table.missing(keys)
     pieces = {k: parse_key(k) for k in missing}
@@ -91,18 +97,23 @@ def fill_table(table: LatencyTable, keys: Iterable[str], measurer: PieceMeasurer
     convert_s = time.perf_counter() - start
     start = time.perf_counter()
     table.metadata["bench"] = measurer.settings.to_dict()
-    windows, drift = _time_chunks(table, pieces, measurer, chunk, pin_core, progress) if pieces else (0, 0.0)
+    joined: dict[str, tuple[list[float], int]] = {name: ([], 0) for name in alongside or {}}
+    policy = replace(measurer.settings.policy, min_seconds=span_s)
+    windows, drift = _time_chunks(table, pieces, measurer, policy, chunk, pin_core, progress, alongside or {},
+                                  joined) if pieces else (0, 0.0)
     for r in resolutions:  # recorded once all their keys are in
         table.add_resolution(r)
     table.save()
     return BuildReport(len(missing), len(keys) - len(missing), len(jobs), convert_s, time.perf_counter() - start,
-                       windows, drift)
+                       windows, drift, joined if pieces else {})
 
 
-def _time_chunks(table: LatencyTable, pieces: dict[str, Piece], measurer: PieceMeasurer, chunk: int,
-                 pin_core: int | None, progress: bool) -> tuple[int, float]:
-    """Time `pieces` chunk by chunk, round robin with the floor and the canary, saving after each
-    chunk; returns the number of windows and the largest canary drift of a chunk."""
+def _time_chunks(table: LatencyTable, pieces: dict[str, Piece], measurer: PieceMeasurer, policy: WindowPolicy,
+                 chunk: int, pin_core: int | None, progress: bool, alongside: dict[str, Timer],
+                 joined: dict[str, tuple[list[float], int]]) -> tuple[int, float]:
+    """Time `pieces` chunk by chunk, round robin with the floor, the canary and `alongside` (whose
+    windows and invokes accumulate in `joined`), saving after each chunk; returns the number of
+    windows and the largest canary drift of a chunk."""
     missing = list(pieces)
     windows, drift = 0, 0.0
     with pinned(pin_core):
@@ -111,7 +122,9 @@ def _time_chunks(table: LatencyTable, pieces: dict[str, Piece], measurer: PieceM
         for i in range(0, len(missing), chunk):
             part = missing[i:i + chunk]
             timers = {k: measurer.timer(measurer.tflite(pieces[k])) for k in part}
-            batch = round_robin(timers, measurer.settings.policy, floor=floor, canary=canary)
+            batch = round_robin({**timers, **alongside}, policy, floor=floor, canary=canary)
+            for name in alongside:
+                joined[name] = (joined[name][0] + batch.windows[name], joined[name][1] + batch.runs[name])
             shift = canary_shift(table, batch.canary_ms, measurer.settings.windows)
             if abs(shift) > DRIFT_LIMIT:
                 print(f"warning: latency table {table.path}: the drift canary of a batch of {len(part)} keys is "

@@ -32,6 +32,9 @@ from models.counting import count_madds
 from models.spec import ArchSpec
 
 
+LIVE_SPAN_S = 30.0  # a run's calibration and final live check: windows spread over this long (latency_live_span.py)
+
+
 class LatencyModel(Protocol):
     def __call__(self, spec: ArchSpec) -> float: ...
 
@@ -100,12 +103,31 @@ class TableLatency:
     def calibrate(self, specs: Sequence[ArchSpec], live: LiveLatency, refit: bool = False) -> Calibration:
         """The table's calibration at this resolution, fitted from whole-model live runs of `specs`
         (timed together) unless the table has one and not `refit`; stored with the archs and used
-        from now on. Fidelity must then skip `calibration.archs`."""
+        from now on. Fidelity must then skip `calibration.archs`. When `specs` have missing entries
+        (and a measurer), the whole models are timed in the same round robin as those entries, so
+        that both are measured in the same minutes: this machine's slow modes last minutes, and a
+        fit of pieces timed in one against whole models timed in another carried the difference
+        into every prediction (seen: live / summed 1.15-1.84 in one demo run, 0.90-1.25 in another)."""
         if self.calibration is None or refit:
+            self._time_with_pieces(list(dict.fromkeys(specs)), live)
             fitted = calibrate_from_runs(self.table, self.resolution, specs, self.summed_ms,
                                          lambda todo: [r.median_ms for r in live.measure_many(todo)])
             self.calibration = fitted
         return self.calibration
+
+    def _time_with_pieces(self, specs: list[ArchSpec], live: LiveLatency) -> None:
+        """Fill the missing entries of `specs` with their whole models timed alongside (kept in `live`)."""
+        missing = self.table.missing([k for spec in specs for k in self.keys(spec)])
+        if not missing or self.measurer is None:
+            return
+        wholes = {f"whole:{spec.to_str()}": (spec, timer) for spec, timer in live.timers(specs).items()}
+        report = fill_table(self.table, missing, self.measurer, workers=self.quiet_workers,
+                            resolutions=[self.resolution], alongside={n: t for n, (_, t) in wholes.items()},
+                            span_s=live.policy.min_seconds)
+        self._refresh()
+        for name, (spec, _) in wholes.items():
+            if name in report.alongside:  # else the table was filled meanwhile: `live` times it alone
+                live.record(spec, *report.alongside[name])
 
     def summed_ms(self, spec: ArchSpec) -> float:
         """The uncalibrated prediction: the pieces' entries plus the invoke floor once."""
@@ -146,15 +168,19 @@ class LiveLatency:
     `dtype` int8 times the post-training-quantised model (`latency.quantize`)."""
 
     def __init__(self, resolution: int, settings: BenchSettings | None = None, num_classes: int = 1000,
-                 warmup_s: float = 0.5, min_time_s: float = 1.0, windows: int = 3, convert_workers: int = 1) -> None:
+                 warmup_s: float = 0.5, min_time_s: float = 1.0, windows: int = 3, convert_workers: int = 1,
+                 span_s: float = 0.0) -> None:
         """`convert_workers`: processes converting the archs of a `measure_many` call before any is
-        timed (conversions are not timed; give it the cores when nothing else computes)."""
+        timed (conversions are not timed; give it the cores when nothing else computes). `span_s`:
+        the windows of a `measure_many` call are spread over at least this many seconds (see
+        `latency.windows`; this machine's slow modes outlast a few seconds)."""
         self.resolution = resolution
         self.settings = settings or BenchSettings()
         self.num_classes = num_classes
         self.warmup_s, self.min_time_s, self.windows = warmup_s, min_time_s, windows
         self.convert_workers = max(1, convert_workers)
         self.chunk, self.max_windows = 8, 2 * windows + 1
+        self.policy = WindowPolicy(windows, self.max_windows, self.settings.tolerance, span_s)
         self.results: dict[ArchSpec, BenchResult] = {}
 
     def tflite(self, spec: ArchSpec) -> bytes:
@@ -174,18 +200,33 @@ class LiveLatency:
         s = self.settings
         return LiteRTTimer(data, s.threads, s.xnnpack, 0.0, self.warmup_s, s.min_runs, self.min_time_s / self.windows)
 
-    def measure_many(self, specs: Sequence[ArchSpec]) -> list[BenchResult]:
-        """Every arch of `specs` (conversions first, then interleaved windows), cached."""
+    def timers(self, specs: Sequence[ArchSpec]) -> dict[ArchSpec, Timer]:
+        """A timer of each arch of `specs` that has no result yet (converted first), to be timed here
+        (`measure_many`) or in another round robin (a table fill's, `TableLatency.calibrate`)."""
         todo = [s for s in dict.fromkeys(specs) if s not in self.results]
-        files = self.convert(todo)
+        return {s: self.timer(data) for s, data in self.convert(todo).items()}
+
+    def record(self, spec: ArchSpec, windows: Sequence[float], runs: int) -> BenchResult:
+        """Keep `spec`'s result from its windows: the median of its `windows` fastest."""
+        self.results[spec] = BenchResult.from_windows(list(windows), quiet_median(windows, self.windows), runs)
+        return self.results[spec]
+
+    def measure_model(self, data: bytes) -> BenchResult:
+        """One model file (a trained final model's .tflite) timed as `measure_many` times an arch."""
+        batch = round_robin({"model": self.timer(data)}, self.policy)
+        windows = batch.windows["model"]
+        return BenchResult.from_windows(windows, quiet_median(windows, self.windows), batch.runs["model"])
+
+    def measure_many(self, specs: Sequence[ArchSpec]) -> list[BenchResult]:
+        """Every arch of `specs` (conversions first, then interleaved windows, `chunk` archs at a
+        time, each chunk over at least `span_s`), cached."""
+        todo = [s for s in dict.fromkeys(specs) if s not in self.results]
         for start in range(0, len(todo), self.chunk):
             part = todo[start:start + self.chunk]
-            timers = {s.to_str(): self.timer(files.pop(s)) for s in part}
-            batch = round_robin(timers, WindowPolicy(self.windows, self.max_windows, self.settings.tolerance))
+            timers = {s.to_str(): t for s, t in self.timers(part).items()}
+            batch = round_robin(timers, self.policy)
             for spec in part:
-                windows = batch.windows[spec.to_str()]
-                self.results[spec] = BenchResult.from_windows(windows, quiet_median(windows, self.windows),
-                                                              batch.runs[spec.to_str()])
+                self.record(spec, batch.windows[spec.to_str()], batch.runs[spec.to_str()])
         return [self.results[s] for s in specs]
 
     def measure(self, spec: ArchSpec) -> BenchResult:

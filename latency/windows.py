@@ -8,7 +8,9 @@ to `max_windows`. A figure is the median of its `windows` fastest windows (`quie
 mode of the machine only ever adds time (on this shared host pieces fall into 1.4-1.7x slow modes
 for seconds), so the fastest agreeing windows are the quiet machine's figure, and taking them for
 every key keeps two keys timed in different modes from swapping order (the median of all windows
-picks whichever mode holds the majority). Each round also times the invoke `floor` (a trivial model,
+picks whichever mode holds the majority). A policy's `min_seconds` keeps every key in the rounds until
+the batch has lasted that long, so that its windows are spread over that span: whole models are
+timed so, since this machine's modes last longer than a few seconds. Each round also times the invoke `floor` (a trivial model,
 its per-invoke cost is paid once by a whole model but by every piece) and the drift `canary` (a
 fixed reference piece); both are kept with the batch so drift shows in the table.
 """
@@ -36,6 +38,7 @@ class WindowPolicy:
     windows: int = 3
     max_windows: int = 7
     tolerance: float = 0.10
+    min_seconds: float = 0.0  # every key stays in the rounds until the batch has lasted this long
 
 
 @dataclass
@@ -93,6 +96,8 @@ def round_robin(timers: dict[str, Timer], policy: WindowPolicy = WindowPolicy(),
             batch.windows[key].append(result.median_ms)
             batch.runs[key] += result.runs
         batch.rounds += 1
+        if time.perf_counter() - start < policy.min_seconds:
+            continue
         pending = [k for k in keys if len(batch.windows[k]) < policy.windows or (
             len(batch.windows[k]) < policy.max_windows
             and not agree(batch.windows[k], policy.windows, policy.tolerance))]

@@ -28,6 +28,7 @@ from pydantic import (
 from experiments.config.errors import ConfigError, ConfigIssue, format_pydantic_errors
 from experiments.config.overrides import apply_overrides
 from experiments.config.spaces import resolve_space
+from latency.predict import LIVE_SPAN_S
 from models.references import resolve_arch
 from models.spec import SpecError
 from search.controller import HIDDEN_SIZE, TANH_CLIP, TEMPERATURE
@@ -319,8 +320,12 @@ class LatencyConfig(Strict):
     table: Path | None = Field(None, description="lookup table (a JSON file, see `hwnas latency build`); created when lazy_fill is on")
     lazy_fill: bool = Field(True, description="measure and add missing table entries instead of failing")
     runs: int = Field(50, ge=1, description="whole-model live benchmarks: at least this many invokes")
+    live_span_s: float = Field(LIVE_SPAN_S, ge=0, le=600, description="the calibration's and the final live "
+                               "check's whole models: the median of their 3 fastest windows spread over at least "
+                               "this many seconds (this machine's slow modes outlast a few seconds; "
+                               "benchmarks/latency_live_span.py)")
     calibrate: bool = Field(True, description="fit the table's calibration at the run's resolution from live "
-                            "runs of V3-S, V3-L and a few random archs when it has none (false: use the table's "
+                            "runs of the calibration set (the seed arch, it narrowed, archs near its multiply-adds) when it has none (false: use the table's "
                             "sums uncalibrated, e.g. a phone-measured table you trust)")
     dtype: Literal["float32", "int8"] = Field("float32", description="what is timed: float32 models, or int8 ones "
                                               "quantised as export.int8 does (the paper's Table 4 latencies)")

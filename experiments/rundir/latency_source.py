@@ -5,9 +5,10 @@ an Android phone over adb (`backend: adb`, see latency.adb_measure). Shared by s
 the pipeline.
 
 Every table a run uses is calibrated (`latency.calibrate`, default true): when the table has no
-calibration at the run's resolution, one is fitted from whole-model live runs (timed together, on
-the phone for `backend: adb`) of `calibration_set`, stored in the table with those archs (fidelity
-never evaluates on them) and used; a table that has one reuses it. This happens when the model is
+calibration at the run's resolution, one is fitted from whole-model live runs (on the phone for
+`backend: adb`) of `calibration_set`, timed in the same round robin as their pieces and over at least
+`latency.live_span_s` (`TableLatency.calibrate`; the final live check times its model alike,
+`live_checker`), stored in the table with those archs (fidelity never evaluates on them) and used; a table that has one reuses it. This happens when the model is
 made, before any of the run computes. The set is where the run decides: the space's seed arch, the
 seed narrowed as NetAdapt's steps narrow it, and the random archs of the space whose multiply-adds
 lie nearest the seed's. (Random archs alone, 2-9x slower than the seed in mnv3-small-blocks at 224 px,
@@ -37,7 +38,7 @@ from latency.adb_measure import (
     phone_settings,
 )
 from latency.measure import BenchSettings
-from latency.predict import LatencyModel, TableLatency
+from latency.predict import LatencyModel, LiveLatency, TableLatency
 from latency.table import LatencyTable
 from models.counting import count_madds
 from models.spec import ArchSpec
@@ -79,6 +80,17 @@ def configured_phone(lat: LatencyConfig) -> Phone | None:
     return Phone.connect(lat.adb_serial, lat.adb_benchmark_binary, lat.adb_cores) if lat.backend == "adb" else None
 
 
+def live_checker(cfg: Config, num_classes: int, convert_workers: int = 1) -> LiveLatency:
+    """Whole models timed as the run's calibration times them (on the phone for `backend: adb`): at
+    least `latency.runs` invokes a window, windows spread over `latency.live_span_s` seconds."""
+    lat = cfg.latency
+    phone = configured_phone(lat)
+    settings = phone_settings(lat.threads, dtype=lat.dtype) if phone else BenchSettings(threads=lat.threads,
+                                                                                         dtype=lat.dtype)
+    return live_for(phone, lat.resolution or cfg.data.resolution, dataclasses.replace(settings, min_runs=lat.runs),
+                    num_classes, convert_workers, lat.live_span_s)
+
+
 def latency_model(cfg: Config, run: RunDir, num_classes: int, log: Callable[[str], None] = print,
                   around: ArchSpec | None = None) -> LatencyModel:
     """The configured LatencyModel (LiteRT here, or a phone over adb), a table one calibrated (see
@@ -112,12 +124,10 @@ def latency_model(cfg: Config, run: RunDir, num_classes: int, log: Callable[[str
         log(f"latency: calibrating table {path} at {resolution} px on {len(specs)} whole-model live runs (the "
             f"{centre}, narrowed, and random archs near its multiply-adds)")
         start = time.perf_counter()
-        model.time_quietly(specs)
-        pieces_s = time.perf_counter() - start
-        calib = model.calibrate(specs, live_for(phone, resolution, live_settings, table.num_classes, cores))
+        calib = model.calibrate(specs, live_checker(cfg, table.num_classes, cores))
         summed = [model.summed_ms(s) for s in specs]
         log(f"latency: ms = {calib.scale:.4f} * summed + {calib.offset_ms:.4f}; RMSPE {calib.rmspe_before:.1f}% -> "
-            f"{calib.rmspe_after:.1f}% on {calib.samples} archs (summed {min(summed):.3f}-{max(summed):.3f} ms); "
-            f"{pieces_s:.0f} s for their pieces, "
-            f"{time.perf_counter() - start - pieces_s:.0f} s for the whole models")
+            f"{calib.rmspe_after:.1f}% on {calib.samples} archs (summed {min(summed):.3f}-{max(summed):.3f} ms, "
+            f"live {min(calib.measured_ms):.3f}-{max(calib.measured_ms):.3f} ms); "
+            f"{time.perf_counter() - start:.0f} s, whole models timed in the same rounds as their pieces")
     return model

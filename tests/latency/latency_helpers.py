@@ -1,5 +1,6 @@
 """Helpers of the latency tests: tiny pieces and archs (conversions cost ~2 s each), a fake
-measurer that times nothing, fast benchmark settings, and a reader of a TFLite graph's layout."""
+measurer and a fake whole-model live source that time nothing, fast benchmark settings, and a
+reader of a TFLite graph's layout."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from latency.build import CANARY_KEY
 from latency.keys import parse_key
 from latency.measure import BenchSettings
 from latency.stats import BenchResult
+from latency.windows import WindowPolicy
 from models.spec import ArchSpec
 
 TINY_ARCH = ArchSpec.from_str("stem_c8_hs-ir_k3_m16_c8_s2_se_re-ir_k5_m24_c8_s1_hs_res-head_c16_h32_hs")
@@ -50,6 +52,42 @@ class FakeMeasurer:
 
     def floor_timer(self) -> FakeTimer:
         return FakeTimer(FLOOR_MS)
+
+class FakeLive:
+    """Stands in for `LiveLatency`: whole model `spec` takes `ms(spec)` a window; every window of a
+    timer it hands out is logged as ("whole", spec) in `log` (shared with a measurer's, to see the
+    interleaving), and `measure_many` counts the archs it had to time itself."""
+
+    def __init__(self, ms, log: list | None = None) -> None:
+        self.ms, self.log = ms, log if log is not None else []
+        self.policy = WindowPolicy()
+        self.results: dict = {}
+        self.timed_here: list = []
+
+    def timers(self, specs):
+        return {s: LoggedTimer(self.ms(s), self.log, ("whole", s)) for s in dict.fromkeys(specs) if s not in self.results}
+
+    def record(self, spec, windows, runs):
+        self.results[spec] = BenchResult(float(min(windows)), *(float(min(windows)),) * 3, 0.0, runs)
+        return self.results[spec]
+
+    def measure_many(self, specs):
+        for spec in specs:
+            if spec not in self.results:
+                self.timed_here.append(spec)
+                self.record(spec, [self.ms(spec)], 1)
+        return [self.results[s] for s in specs]
+
+
+class LoggedTimer(FakeTimer):
+    def __init__(self, ms: float, log: list, name) -> None:
+        super().__init__(ms)
+        self.log, self.name = log, name
+
+    def window(self) -> BenchResult:
+        self.log.append(self.name)
+        return super().window()
+
 
 def conv_layout(data: bytes) -> list[tuple[str, int | None, tuple[int, ...]]]:
     """Each op of the main subgraph as (name, padding of a (depthwise) conv or None, output shape):

@@ -67,6 +67,14 @@ def test_agreement_and_the_window_cap() -> None:
     assert len(batch.windows["x"]) == 5  # never agrees: stops at max_windows
 
 
+def test_a_minimum_span_keeps_every_key_in_the_rounds_until_it_has_passed() -> None:
+    log: list[str] = []
+    timers = {k: Scripted(k, [1.0], log) for k in "ab"}
+    batch = round_robin(timers, WindowPolicy(3, 5, 0.10, min_seconds=0.05))
+    assert batch.seconds >= 0.05 and len(batch.windows["a"]) == len(batch.windows["b"]) > 5  # past max_windows
+    assert len(round_robin(timers, WindowPolicy(3, 5, 0.10)).windows["a"]) == 3  # without: as few as agree
+
+
 def test_real_build_of_tiny_arch_with_template_conversions(tmp_path, device) -> None:
     table = LatencyTable.create(tmp_path / "t.json", device, 10, FAST.to_dict())
     report = build_table(table, [(32, p) for p in arch_pieces(TINY_ARCH, 32, 10)], PieceMeasurer(FAST, 10),

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from latency_helpers import FAST, FLOOR_MS, TINY_ARCH, FakeMeasurer
+from latency_helpers import FAST, FLOOR_MS, TINY_ARCH, FakeLive, FakeMeasurer, LoggedTimer
 from latency.calibration import calibrate_from_runs, calibration_archs, fit_calibration
 from latency.entry import Entry
 from latency.errors import LatencyError
 from latency.keys import arch_keys
 from latency.metadata import RunSetting, check_table, table_problems
+from latency.pieces import arch_pieces
 from latency.predict import MaddsLatency, TableLatency
 from latency.stats import BenchResult
 from latency.table import LatencyTable
@@ -213,17 +214,37 @@ def test_madds_proxy_orders_references() -> None:
 def test_a_run_calibrates_once_and_reuses_the_tables_calibration(tmp_path, device, random_archs) -> None:
     table = _table(tmp_path / "t.json", device)
     model = TableLatency(table, 32, FakeMeasurer())
+    lives: list[FakeLive] = []
 
-    class Live:
-        calls = 0
+    def live() -> FakeLive:
+        lives.append(FakeLive(lambda s: 0.9 * model.summed_ms(s)))
+        return lives[-1]
 
-        def measure_many(self, specs):
-            Live.calls += 1
-            return [BenchResult(*(0.9 * model.summed_ms(s),) * 5, 10) for s in specs]
-
-    calib = model.calibrate(random_archs[:3], Live())
+    calib = model.calibrate(random_archs[:3], live())
     assert calib.scale == pytest.approx(0.9) and model(random_archs[5]) == pytest.approx(0.9 * model.summed_ms(
         random_archs[5]))
     reloaded = TableLatency(LatencyTable.load(tmp_path / "t.json"), 32, FakeMeasurer())
-    assert reloaded.calibrate(random_archs[3:6], Live()).archs == calib.archs and Live.calls == 1  # reused
-    assert reloaded.calibrate(random_archs[3:6], Live(), refit=True).archs != calib.archs and Live.calls == 2
+    assert reloaded.calibrate(random_archs[3:6], live()).archs == calib.archs and not lives[-1].log  # reused
+    assert reloaded.calibrate(random_archs[3:6], live(), refit=True).archs != calib.archs and lives[-1].results
+
+
+def test_calibration_times_whole_models_in_the_rounds_of_their_pieces(tmp_path, device, random_archs) -> None:
+    """Pieces and whole models are measured in the same minutes, so a slow mode of the machine lands
+    on both sides of the fit alike."""
+    table = _table(tmp_path / "t.json", device)
+    measurer = FakeMeasurer()
+    log: list = []
+    live = FakeLive(lambda s: 1.2 * sum(0.01 * p.in_channels for p in arch_pieces(s, 32, 1000)), log)
+    original = measurer.timer
+    measurer.timer = lambda piece: LoggedTimer(original(piece).ms, log, ("piece", piece))
+    model = TableLatency(table, 32, measurer)
+    specs = random_archs[:3]
+    calib = model.calibrate(specs, live)
+    assert not live.timed_here  # every whole model was timed in the pieces' round robin
+    for spec in specs:
+        at = [i for i, entry in enumerate(log) if entry == ("whole", spec)]
+        assert len(at) >= FAST.windows
+        assert all(any(k == "piece" for k, _ in log[a:b]) for a, b in zip(at, at[1:]))  # pieces between its windows
+    assert calib.archs == tuple(s.to_str() for s in specs) and len(calib.measured_ms) == 3
+    assert not table.missing([k for s in specs for k in model.keys(s)])
+

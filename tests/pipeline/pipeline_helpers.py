@@ -44,7 +44,7 @@ def tiny_config(tmp_path: Path, **sections: Any) -> Path:
                                       "bn_recalibration_batches": 2}},
         "netadapt": {"target_ratio": 0.85, "delta_ratio": 0.05, "finetune_steps": 3, "final_steps": 4,
                      "max_iterations": 4},
-        "latency": {"source": "auto", "table": str(tmp_path / "table.json"), "runs": 20},
+        "latency": {"source": "auto", "table": str(tmp_path / "table.json"), "runs": 20, "live_span_s": 0},
         "ray": {"num_cpus": 2, "max_concurrent_trials": 2, "include_dashboard": False},
         "pipeline": {"references": ["mobilenetv3-small-0.35"]},
         "export": {"formats": ["tflite", "onnx"]},
