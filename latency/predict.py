@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from latency.build import BuildReport, fill_table
-from latency.calibration import Calibration, calibrate_from_runs
+from latency.calibration import Calibration, fit_calibration
 from latency.errors import LatencyError
 from latency.export import arch_input_shape, arch_module, tflite_bytes
 from latency.keys import arch_keys
@@ -109,11 +109,26 @@ class TableLatency:
         fit of pieces timed in one against whole models timed in another carried the difference
         into every prediction (seen: live / summed 1.15-1.84 in one demo run, 0.90-1.25 in another)."""
         if self.calibration is None or refit:
-            self._time_with_pieces(list(dict.fromkeys(specs)), live)
-            fitted = calibrate_from_runs(self.table, self.resolution, specs, self.summed_ms,
-                                         lambda todo: [r.median_ms for r in live.measure_many(todo)])
-            self.calibration = fitted
+            self.calibration = self.fit(specs, live)
+            self.table.calibration[str(self.resolution)] = self.calibration.to_dict()
+            self.table.save()
         return self.calibration
+
+    def fit(self, specs: Sequence[ArchSpec], live: LiveLatency) -> Calibration:
+        """A calibration fitted from whole-model live runs of `specs`, timed with their missing entries
+        (see `calibrate`), and not stored in the table: `with_calibration` uses it."""
+        specs = list(dict.fromkeys(specs))
+        self._time_with_pieces(specs, live)
+        summed = [self.summed_ms(s) for s in specs]
+        return fit_calibration(summed, [r.median_ms for r in live.measure_many(specs)], [s.to_str() for s in specs])
+
+    def with_calibration(self, calibration: Calibration) -> TableLatency:
+        """This table (shared, filled alike) predicting through `calibration` instead of the table's:
+        NetAdapt's calibration around the arch it shrinks."""
+        view = TableLatency(self.table, self.resolution, self.measurer, calibrated=False,
+                            quiet_workers=self.quiet_workers)
+        view.calibration = calibration
+        return view
 
     def _time_with_pieces(self, specs: list[ArchSpec], live: LiveLatency) -> None:
         """Fill the missing entries of `specs` with their whole models timed alongside (kept in `live`)."""
@@ -142,6 +157,8 @@ class TableLatency:
     def encode(self, key_lists: Sequence[Sequence[str]]) -> np.ndarray:
         """Key lists -> a padded int matrix of key ids for `predict_ids` (missing keys filled first)."""
         self.fill([k for keys in key_lists for k in keys])
+        if len(self._ids) != len(self.table.entries):  # another model of this table filled it
+            self._refresh()
         width = max((len(keys) for keys in key_lists), default=0)
         ids = np.zeros((len(key_lists), width), dtype=np.int32)
         for row, keys in enumerate(key_lists):

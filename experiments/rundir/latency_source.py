@@ -70,9 +70,10 @@ def calibration_set(space: str, seed: int, resolution: int, num_classes: int,
 
 
 def calibration_facts(latency: LatencyModel) -> dict:
-    """What result.json records: whether predictions are calibrated, and on how many archs."""
+    """What result.json records: whether predictions are calibrated, on how many archs, and the fit."""
     calib = latency.calibration if isinstance(latency, TableLatency) else None
-    return {"latency_calibrated": calib is not None, "calibration_archs": len(calib.archs) if calib else 0}
+    return {"latency_calibrated": calib is not None, "calibration_archs": len(calib.archs) if calib else 0,
+            "calibration_scale": calib.scale if calib else None, "calibration_offset_ms": calib.offset_ms if calib else None}
 
 
 def configured_phone(lat: LatencyConfig) -> Phone | None:

@@ -56,6 +56,7 @@ NETADAPT_DIR = "netadapt"
 NETADAPT_HISTORY = "history.csv"
 NETADAPT_TRAJECTORY = "trajectory.csv"
 NETADAPT_RESULT = "result.json"
+NETADAPT_CALIBRATION = "calibration.json"
 FINAL_DIR = "final"
 EXPORT = "export.json"
 EXPORT_FILES = {"onnx": "model.onnx", "tflite": "model.tflite", "tflite_int8": "model_int8.tflite"}
@@ -73,6 +74,7 @@ FINAL_EXPORT = join(FINAL_DIR, EXPORT)
 HISTORY = join(NETADAPT_DIR, NETADAPT_HISTORY)
 TRAJECTORY = join(NETADAPT_DIR, NETADAPT_TRAJECTORY)
 RESULT = join(NETADAPT_DIR, NETADAPT_RESULT)
+CALIBRATION = join(NETADAPT_DIR, NETADAPT_CALIBRATION)  # the table's calibration around NetAdapt's seed
 PROXY_CHECK_PLOT = join(PLOTS_DIR, "proxy_check.png")
 NETADAPT_STATE_FILE = join(NETADAPT_DIR, STATE_FILE)  # the loop names its own state file
 

@@ -112,7 +112,9 @@ def test_a_run_calibrates_its_phone_table_on_whole_models_timed_on_the_phone(pho
                                                    for c in commands)
     saved = LatencyTable.load(path).calibration["32"]
     assert saved["archs"] == [s.to_str() for s in specs] and len(saved["measured_ms"]) == len(specs) >= 3
-    assert calibration_facts(model) == {"latency_calibrated": True, "calibration_archs": len(specs)}
+    facts = calibration_facts(model)
+    assert facts["latency_calibrated"] is True and facts["calibration_archs"] == len(specs)
+    assert facts["calibration_scale"] == model.calibration.scale
     assert model(specs[0]) == pytest.approx(model.calibration.apply(model.summed_ms(specs[0])))
 
     again = latency_model(cfg, None, 10, log=lambda line: None)  # the table's own calibration: reused

@@ -1,0 +1,71 @@
+"""NetAdapt's calibration around the seed it shrinks (`experiments.phases.netadapt.around_seed`):
+fitted on the seed and its narrowings with their whole models timed in the rounds of their pieces,
+kept in netadapt/calibration.json and reused, the table's own calibration left as it was; left alone
+for a table already centred on the seed, an uncalibrated one and a state resumed without the file."""
+
+from __future__ import annotations
+
+import pytest
+from latency_helpers import FakeLive, FakeMeasurer
+
+import experiments.phases.netadapt as phase
+from experiments.config.schema import validate_config
+from experiments.rundir import layout
+from experiments.rundir.run_dir import RunDir
+from latency.calibration import Calibration
+from latency.pieces import arch_pieces
+from latency.predict import TableLatency
+from latency.table import LatencyTable
+from models.references import REFERENCES
+
+SEED = REFERENCES["mobilenetv3-small"]
+CONFIG = {"name": "na", "seed": 0, "output_dir": "runs", "space": "mnv3-small",
+          "data": {"kind": "embedded", "resolution": 32, "train_size": 64, "val_size": 32, "test_size": 32},
+          "netadapt": {"target_ratio": 0.8, "channel_divisor": 8}, "latency": {"live_span_s": 0}}
+
+
+def _whole_ms(spec) -> float:
+    """A whole model: 1.3 x its pieces as FakeMeasurer times them (a ratio unlike the table's fit)."""
+    return 1.3 * sum(0.01 * p.in_channels for p in arch_pieces(spec, 32, 10))
+
+
+@pytest.fixture
+def setting(tmp_path, device, monkeypatch):
+    cfg = validate_config({**CONFIG, "output_dir": str(tmp_path / "runs")})
+    run = RunDir.create(cfg)
+    table = LatencyTable.create(tmp_path / "t.json", device, 10, FakeMeasurer().settings.to_dict())
+    table.calibration["32"] = Calibration(0.9, 0.0, 5, 10.0, 8.0, ("elsewhere",), (1.0,)).to_dict()
+    table.save()
+    model = TableLatency(table, 32, FakeMeasurer())
+    lives: list[FakeLive] = []
+
+    def live(*args):
+        lives.append(FakeLive(_whole_ms, log=[]))
+        return lives[-1]
+
+    monkeypatch.setattr(phase, "live_checker", live)
+    return cfg, run, model, lives
+
+
+def test_netadapt_prices_through_a_calibration_fitted_around_its_seed(setting) -> None:
+    cfg, run, model, lives = setting
+    local = phase.around_seed(cfg, run, model, SEED, 10, resumed=False, log=lambda _: None)
+    assert isinstance(local, TableLatency) and local.table is model.table
+    assert local.calibration.archs[0] == SEED.to_str() and len(local.calibration.archs) == 3
+    assert local.calibration.scale == pytest.approx(1.3, rel=0.05)  # the seed's own ratio, not the table's 0.9
+    assert local(SEED) == pytest.approx(_whole_ms(SEED), rel=0.05)
+    assert model.calibration.scale == 0.9 and model.table.calibration["32"]["archs"] == ["elsewhere"]
+    assert not lives[0].timed_here  # whole models timed in the rounds of their pieces
+    saved = run.read_json(layout.CALIBRATION)
+    again = phase.around_seed(cfg, run, model, SEED, 10, resumed=True, log=lambda _: None)
+    assert again.calibration == Calibration.from_dict(saved) and len(lives) == 1  # reused, nothing timed
+
+
+def test_netadapt_keeps_the_tables_model_where_it_already_fits(setting) -> None:
+    cfg, run, model, lives = setting
+    assert phase.around_seed(cfg, run, model, SEED, 10, resumed=True, log=lambda _: None) is model  # old state
+    centred = model.with_calibration(Calibration(1.1, 0.0, 3, 5.0, 2.0, (SEED.to_str(),), (1.0,)))
+    assert phase.around_seed(cfg, run, centred, SEED, 10, resumed=False, log=lambda _: None) is centred
+    uncalibrated = TableLatency(model.table, 32, FakeMeasurer(), calibrated=False)
+    assert phase.around_seed(cfg, run, uncalibrated, SEED, 10, resumed=False, log=lambda _: None) is uncalibrated
+    assert not lives and not run.has(layout.CALIBRATION)
