@@ -2,10 +2,10 @@
 trained with the same recipe and budget on the same data: test accuracy and measured latency side
 by side.
 
-Reads a finished run (default runs/demo, made by `make demo`): its final arch and weights, its
-NetAdapt target and its config. The reference width is the largest multiplier on a 0.05 grid whose
-live LiteRT latency (1 thread, this machine, same resolution) is at most the target; it is then
-trained from scratch with the run's `train` recipe for as many steps as the pipeline's model got
+Reads a finished run (default runs/demo, made by `hwnas run experiments/configs/demo.yaml`): its
+final arch and weights, its NetAdapt target and its config. The reference width is the largest
+multiplier on a 0.05 grid whose live LiteRT latency (1 thread, this machine, same resolution) is at
+most the target; it is then trained from scratch with the run's `train` recipe for as many steps as the pipeline's model got
 from scratch to the end (seed training + one fine-tune per kept NetAdapt step + the final
 fine-tune), and both models are timed live in this process, alternating, so they share the same
 machine state.
@@ -50,8 +50,8 @@ def main() -> int:
     run = RunDir.open(args.run)
     cfg = run.config()
     if not run.has(layout.FINAL_METRICS) or not run.has(layout.RESULT):
-        print(f"{args.run} is not a finished run ({layout.FINAL_METRICS}, {layout.RESULT}); run `make demo` first",
-              file=sys.stderr)
+        print(f"{args.run} is not a finished run ({layout.FINAL_METRICS}, {layout.RESULT}); run "
+              f"`hwnas run experiments/configs/demo.yaml` first", file=sys.stderr)
         return 2
     result = run.read_json(layout.RESULT)
     final_metrics = run.read_json(layout.FINAL_METRICS)
@@ -96,7 +96,8 @@ def main() -> int:
     print(f"{f'mobilenetv3-small-{chosen}':<32} {ref_metrics['test_accuracy']:>9.4f}  {spread(times['reference'])}")
     print(f"target {target:.4f} ms; accuracy difference (pipeline - reference): "
           f"{100 * (final_test - ref_metrics['test_accuracy']):+.1f} points")
-    print(f"reproduce: make demo && .venv/bin/python benchmarks/pipeline_vs_reference.py --run {args.run}")
+    print(f"reproduce: hwnas run experiments/configs/demo.yaml && .venv/bin/python "
+          f"benchmarks/pipeline_vs_reference.py --run {args.run}")
     return 0
 
 
