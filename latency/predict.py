@@ -228,11 +228,12 @@ class LiveLatency:
         self.results[spec] = BenchResult.from_windows(list(windows), quiet_median(windows, self.windows), runs)
         return self.results[spec]
 
-    def measure_model(self, data: bytes) -> BenchResult:
-        """One model file (a trained final model's .tflite) timed as `measure_many` times an arch."""
-        batch = round_robin({"model": self.timer(data)}, self.policy)
-        windows = batch.windows["model"]
-        return BenchResult.from_windows(windows, quiet_median(windows, self.windows), batch.runs["model"])
+    def measure_models(self, files: dict[str, bytes]) -> dict[str, BenchResult]:
+        """Model files (a trained final model's .tflite, ...) timed together as `measure_many` times
+        archs: interleaved windows over at least `span_s`, each the median of its fastest."""
+        batch = round_robin({name: self.timer(data) for name, data in files.items()}, self.policy)
+        return {name: BenchResult.from_windows(w, quiet_median(w, self.windows), batch.runs[name])
+                for name, w in batch.windows.items()}
 
     def measure_many(self, specs: Sequence[ArchSpec]) -> list[BenchResult]:
         """Every arch of `specs` (conversions first, then interleaved windows, `chunk` archs at a

@@ -28,7 +28,7 @@ from models.spec import ArchSpec
 from netadapt.config import LoopConfig
 from netadapt.proposals import LatencyFn, generate, specs_to_price
 from netadapt.records import Iteration, Kept, NetAdaptState, Proposed, SkipRecord, Trial
-from netadapt.selection import Measured, select
+from netadapt.selection import Measured, select, within_step
 from netadapt.state import STATE_FILE, load_state, save_state
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,8 @@ class NetAdaptLoop:
         ok = [p for p in it.proposals if p.trial.ok]
         if control.val_accuracy is None or not ok:
             return dataclasses.replace(state, pending=it, status="failed")
+        ok = [ok[i] for i in within_step([it.latency_before - p.latency_after for p in ok],
+                                         self.config.delta_at(it.iteration), self.config.max_step_ratio)]
         best = ok[select(self.config.selection, control.val_accuracy,
                          [Measured(p.trial.val_accuracy, it.latency_before, p.latency_after) for p in ok])]
         log.info("iteration %d: kept %s (%d -> %d), %.4f -> %.4f ms, val accuracy %.4f (control %.4f)", it.iteration,

@@ -11,6 +11,12 @@ control's, dLat its predicted latency minus the current model's (negative: a cut
      (or, negative, lost) per millisecond saved;
    - `netadapt` (original NetAdapt): score = accuracy, i.e. the smallest drop against the control.
 
+Before both, `within_step` sets aside the proposals that cut more than `max_step_ratio` x delta when
+others cut less (a coarse width grid can make a layer's smallest step several deltas): when
+proposals lose accuracy against the control, dAcc / |dLat| favours the biggest cut, and one such
+step (2.1x delta, -4 points against the control's accuracy, in a NetAdapt run from the demo's
+searched seed) is the giant step NetAdapt's schedule is meant to avoid.
+
 Step 1 matters for `mobilenetv3` when proposals gain against the control: then the ratio favours
 the smallest cut, and without step 1 a proposal worse on both axes could win (0.55 at -0.015 ms
 beats 0.60 at -0.040 ms against a control at 0.50). For `netadapt` step 1 only breaks ties of
@@ -50,6 +56,15 @@ def dominated(results: Sequence[Measured]) -> set[int]:
         no_worse = q.val_accuracy >= p.val_accuracy and q.latency_after <= p.latency_after
         return no_worse and (q.val_accuracy > p.val_accuracy or q.latency_after < p.latency_after)
     return {i for i, p in enumerate(results) if any(beats(q, p) for q in results)}
+
+
+def within_step(cuts: Sequence[float], delta: float, max_step_ratio: float | None) -> list[int]:
+    """Indices of the proposals (by their latency cuts) that compete: those cutting at most
+    `max_step_ratio` x `delta`, or all when none does or no ratio is set."""
+    every = list(range(len(cuts)))
+    if max_step_ratio is None:
+        return every
+    return [i for i, cut in enumerate(cuts) if cut <= max_step_ratio * delta] or every
 
 
 def select(rule: str, control_accuracy: float, results: Sequence[Measured]) -> int:

@@ -297,6 +297,9 @@ class NetAdaptConfig(Strict):
     selection: Literal["mobilenetv3", "netadapt"] = "mobilenetv3"
     channel_divisor: int = Field(8, ge=1)
     max_iterations: int = Field(50, ge=1)
+    max_step_ratio: float | None = Field(2.0, ge=1, description="proposals cutting more than this x delta compete "
+                                         "only when no other proposal cuts less (steps of about delta, not one "
+                                         "giant one; null: every proposal competes)")
     head_proposals: bool = Field(True, description="also propose narrowing the head's last conv and hidden "
                                  "layer (original NetAdapt shrinks every layer; at small resolutions the head "
                                  "is most of the latency); false: only mid and residual-group widths (V3 paper)")

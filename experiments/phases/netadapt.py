@@ -61,7 +61,8 @@ def loop_config(cfg: Config, seed_ms: float) -> LoopConfig:
     target = na.target_ms if na.target_ms is not None else na.target_ratio * seed_ms
     return LoopConfig(target_ms=target, delta_ms=na.delta_ratio * seed_ms, delta_decay=na.delta_decay,
                       channel_divisor=na.channel_divisor, selection=na.selection, max_iterations=na.max_iterations,
-                      seed=cfg.seed, head_proposals=na.head_proposals, final=na.final)
+                      seed=cfg.seed, head_proposals=na.head_proposals, final=na.final,
+                      max_step_ratio=na.max_step_ratio)
 
 
 def table_prefill(latency: LatencyModel) -> Prefill | None:
@@ -130,7 +131,7 @@ def run_netadapt(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyMod
         f"(target {loop.config.target_ms:.4f}), val accuracy {current.val_accuracy:.4f}")
     final_spec = ArchSpec.from_str(current.arch)
     metrics = _final_phase(cfg, run, data, final_spec, Path(current.weights), current.latency_ms, log)
-    live = _live_bench(cfg, run, data.num_classes, final_spec)
+    live = _live_bench(cfg, run, data.num_classes, final_spec, ArchSpec.from_str(state.seed.arch))
     predicted = current.latency_ms
     result = {
         "status": state.status,
@@ -146,6 +147,9 @@ def run_netadapt(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyMod
         "live_ms": live["median_ms"],
         "live": live,
         "rel_error": (live["median_ms"] - predicted) / predicted,
+        "seed_live_ms": live["seed_median_ms"],
+        "cut_table": predicted / state.seed.latency_ms - 1,
+        "cut_live": live["median_ms"] / live["seed_median_ms"] - 1,
         "iterations": state.iteration,
         "proposals": sum(len(it.proposals) for it in state.iterations),
         "seed_val_accuracy": state.seed.val_accuracy,
@@ -155,12 +159,27 @@ def run_netadapt(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyMod
         "test_accuracy": metrics["test_accuracy"],
         "seconds_this_session": time.perf_counter() - started,
         **calibration_facts(latency),
+        **_anchored(latency, state.seed.arch, predicted, live),
     }
     run.write_json(layout.RESULT, result)
     log(f"netadapt: final {current.arch}: table {predicted:.4f} ms, live {live['median_ms']:.4f} ms "
-        f"({result['rel_error']:+.1%}), val accuracy {metrics['val_accuracy']:.4f}, test accuracy "
+        f"({result['rel_error']:+.1%}); cut from the seed {result['cut_table']:+.1%} by the table, "
+        f"{result['cut_live']:+.1%} live (the seed timed beside it: {live['seed_median_ms']:.4f} ms), val accuracy {metrics['val_accuracy']:.4f}, test accuracy "
         f"{metrics['test_accuracy']:.4f}; wrote {run.path(layout.RESULT)}")
     return result
+
+
+def _anchored(latency: LatencyModel, seed_arch: str, predicted: float, live: dict[str, Any]) -> dict[str, float]:
+    """The live check re-anchored on the seed, when the calibration timed the seed (its first arch):
+    the final model's live figure x the seed's live figure at calibration / the seed's beside it now.
+    This host's whole-model figures moved 25% between sittings 15 minutes apart (a NetAdapt run
+    calibrated in a slow mode: seed 0.754 ms then, 0.585 ms at its live check); the raw `rel_error`
+    stays beside it."""
+    calib = latency.calibration if isinstance(latency, TableLatency) else None
+    if calib is None or calib.archs[:1] != (seed_arch,) or not calib.measured_ms:
+        return {}
+    anchored = live["median_ms"] * calib.measured_ms[0] / live["seed_median_ms"]
+    return {"seed_live_at_calibration_ms": calib.measured_ms[0], "rel_error_anchored": anchored / predicted - 1}
 
 
 def around_seed(cfg: Config, run: RunDir, latency: LatencyModel, seed_arch: ArchSpec, num_classes: int,
@@ -266,16 +285,20 @@ def _final_phase(cfg: Config, run: RunDir, data: DataBundle, spec: ArchSpec, wei
     return metrics
 
 
-def _live_bench(cfg: Config, run: RunDir, num_classes: int, spec: ArchSpec) -> dict[str, Any]:
+def _live_bench(cfg: Config, run: RunDir, num_classes: int, spec: ArchSpec, seed: ArchSpec) -> dict[str, Any]:
     """The trained final model exported to .tflite and timed as the calibration timed its whole models
     (`live_checker`: windows over `latency.live_span_s`, the median of the fastest), with the LiteRT
-    interpreter or on the phone for `latency.backend: adb`. A single sitting of a few seconds read
-    1.80 ms in one demo run where the same file read 1.38 ms a minute later."""
+    interpreter or on the phone for `latency.backend: adb`; the seed arch is timed beside it, in the
+    same windows, so that the live cut from the seed stands beside the table's whatever the machine's
+    mode (a single sitting of a few seconds read 1.80 ms in one demo run where the same file read
+    1.38 ms a minute later; this host's whole-model figures moved 25% between runs 10 minutes apart)."""
     model = load_trained(spec, run.path(layout.FINAL_WEIGHTS), num_classes)
     resolution = cfg.latency.resolution or cfg.data.resolution
-    bench = live_checker(cfg, num_classes).measure_model(tflite_bytes(model, arch_input_shape(resolution)))
-    return {**bench.to_dict(), "threads": cfg.latency.threads, "resolution": resolution,
-            "backend": cfg.latency.backend, "span_s": cfg.latency.live_span_s}
+    live = live_checker(cfg, num_classes)
+    bench = live.measure_models({"final": tflite_bytes(model, arch_input_shape(resolution)),
+                                 "seed": live.tflite(seed)})
+    return {**bench["final"].to_dict(), "seed_median_ms": bench["seed"].median_ms, "threads": cfg.latency.threads,
+            "resolution": resolution, "backend": cfg.latency.backend, "span_s": cfg.latency.live_span_s}
 
 
 def steps_spent(cfg: Config, run: RunDir, data: DataBundle) -> dict[str, int]:

@@ -104,6 +104,14 @@ def _live_check(result: dict[str, Any], target: float | None) -> list[str]:
         verdict = "within" if abs(rel) <= 0.05 else "outside"
         lines.append(f"Live check of the final model: live median {live:.3f} ms vs table {predicted:.3f} ms, "
                      f"rel_error {rel:+.1%} ({verdict} the 5% goal).")
+    if "cut_live" in result and "cut_table" in result:
+        lines.append(f"The cut from the seed: {float(result['cut_table']):+.1%} by the table, "
+                     f"{float(result['cut_live']):+.1%} live (the seed timed in the same windows: "
+                     f"{float(result['seed_live_ms']):.3f} ms; a ratio the machine's slow modes do not move).")
+    if "rel_error_anchored" in result:
+        lines.append(f"Anchored on the seed (the final model's live figure x the seed's at calibration, "
+                     f"{float(result['seed_live_at_calibration_ms']):.3f} ms, / the seed's now): "
+                     f"{float(result['rel_error_anchored']):+.1%} against the table.")
     if target is not None:
         verdict = "meets" if live <= target * 1.05 else "misses"
         lines.append(f"Measured latency {live:.3f} ms {verdict} the target {target:.3f} ms (+5% allowed: "

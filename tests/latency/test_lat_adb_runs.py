@@ -173,8 +173,8 @@ def test_final_models_live_latency_is_timed_on_the_phone(phone, tmp_path) -> Non
     weights.parent.mkdir()
     torch.save(build_model(TINY_ARCH, num_classes=10).state_dict(), weights)
     record = _live_bench(_config(phone, "latency.source=live", "latency.live_span_s=2"), RunDir(tmp_path), 10,
-                         TINY_ARCH)
+                         TINY_ARCH, ArchSpec.from_str(TINY_CALIBRATION[0]))
     assert record["backend"] == "adb" and record["resolution"] == 32 and record["median_ms"] > 0
-    assert record["span_s"] == 2 and record["runs"] > 0
-    commands = bench_calls(phone)  # windows as the calibration's, spread over the span
-    assert len(commands) >= 3 and all(c.startswith("taskset 40 ") and "--min_secs=0.333" in c for c in commands)
+    assert record["span_s"] == 2 and record["runs"] > 0 and record["seed_median_ms"] > 0
+    commands = bench_calls(phone)  # the final model and the seed, windows spread over the span
+    assert len(commands) >= 6 and all(c.startswith("taskset 40 ") and "--min_secs=0.333" in c for c in commands)

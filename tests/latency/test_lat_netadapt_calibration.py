@@ -69,3 +69,13 @@ def test_netadapt_keeps_the_tables_model_where_it_already_fits(setting) -> None:
     uncalibrated = TableLatency(model.table, 32, FakeMeasurer(), calibrated=False)
     assert phase.around_seed(cfg, run, uncalibrated, SEED, 10, resumed=False, log=lambda _: None) is uncalibrated
     assert not lives and not run.has(layout.CALIBRATION)
+
+
+def test_the_live_check_is_also_anchored_on_the_seeds_live_figures(setting) -> None:
+    _, _, model, _ = setting
+    centred = model.with_calibration(Calibration(1.02, 0.0, 3, 5.0, 2.0, (SEED.to_str(), "x"), (0.754, 0.6)))
+    live = {"median_ms": 0.3902, "seed_median_ms": 0.5845}  # the machine 22% faster than at calibration
+    anchored = phase._anchored(centred, SEED.to_str(), 0.5087, live)
+    assert anchored["seed_live_at_calibration_ms"] == 0.754
+    assert anchored["rel_error_anchored"] == pytest.approx(0.3902 * 0.754 / 0.5845 / 0.5087 - 1)  # -1.1%, raw -23%
+    assert phase._anchored(model, SEED.to_str(), 0.5087, live) == {}  # the table's fit never timed this seed

@@ -54,6 +54,8 @@ def test_runner_end_to_end_and_resume_of_the_final_phase(tmp_path: Path) -> None
     assert result["table_ms"] == pytest.approx(latency(ArchSpec.from_str(result["final_arch"])))
     assert result["live_ms"] > 0 and result["live"]["runs"] >= cfg.latency.runs
     assert result["rel_error"] == pytest.approx((result["live_ms"] - result["table_ms"]) / result["table_ms"])
+    assert result["cut_table"] == pytest.approx(result["table_ms"] / result["seed_table_ms"] - 1)
+    assert result["cut_live"] == pytest.approx(result["live_ms"] / result["seed_live_ms"] - 1)  # seed timed beside
     history = pd.read_csv(run.path("netadapt", "history.csv"))
     chosen = history[history.chosen]
     assert len(chosen) == result["iterations"] >= 2

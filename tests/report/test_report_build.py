@@ -103,6 +103,17 @@ def test_a_live_check_off_the_table_is_called_so(tmp_path: Path) -> None:
     assert "misses the target 2.300 ms" in na
 
 
+def test_the_live_cut_from_the_seed_stands_beside_the_tables(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run")
+    write_json(run / "netadapt/result.json", {"status": "met", "iterations": 2, "target_ms": 2.3, "table_ms": 2.2,
+                                              "live_ms": 2.5, "rel_error": 0.3 / 2.2, "seed_live_ms": 3.2,
+                                              "cut_table": 2.2 / 3.0 - 1, "cut_live": 2.5 / 3.2 - 1,
+                                              "seed_live_at_calibration_ms": 2.9, "rel_error_anchored": 0.03})
+    na = section(build_report(run).read_text(), "## NetAdapt trajectory")
+    assert "The cut from the seed: -26.7% by the table, -21.9% live (the seed timed in the same windows: 3.200 ms" in na
+    assert "seed's at calibration, 2.900 ms, / the seed's now): +3.0% against the table" in na
+
+
 def test_model_card_has_arch_table_and_files(tmp_path: Path) -> None:
     text = build_report(make_run(tmp_path / "run")).read_text()
     card = section(text, "## Final model card")
