@@ -17,6 +17,7 @@ from latency.pieces import arch_pieces
 from latency.predict import TableLatency
 from latency.table import LatencyTable
 from models.references import REFERENCES
+from netadapt.proposals import narrowed
 
 SEED = REFERENCES["mobilenetv3-small"]
 CONFIG = {"name": "na", "seed": 0, "output_dir": "runs", "space": "mnv3-small",
@@ -49,6 +50,7 @@ def setting(tmp_path, device, monkeypatch):
 
 def test_netadapt_prices_through_a_calibration_fitted_around_its_seed(setting) -> None:
     cfg, run, model, lives = setting
+    model.calibration = Calibration(0.9, 0.0, 5, 10.0, 8.0, (SEED.to_str(), "random"), (1.0, 2.0))  # seed among others
     local = phase.around_seed(cfg, run, model, SEED, 10, resumed=False, log=lambda _: None)
     assert isinstance(local, TableLatency) and local.table is model.table
     assert local.calibration.archs[0] == SEED.to_str() and len(local.calibration.archs) == 3
@@ -64,8 +66,10 @@ def test_netadapt_prices_through_a_calibration_fitted_around_its_seed(setting) -
 def test_netadapt_keeps_the_tables_model_where_it_already_fits(setting) -> None:
     cfg, run, model, lives = setting
     assert phase.around_seed(cfg, run, model, SEED, 10, resumed=True, log=lambda _: None) is model  # old state
-    centred = model.with_calibration(Calibration(1.1, 0.0, 3, 5.0, 2.0, (SEED.to_str(),), (1.0,)))
-    assert phase.around_seed(cfg, run, centred, SEED, 10, resumed=False, log=lambda _: None) is centred
+    around = (SEED, narrowed(SEED, 0.9), narrowed(SEED, 0.75))
+    fitted_here = model.with_calibration(Calibration(1.1, 0.0, 3, 5.0, 2.0, tuple(s.to_str() for s in around),
+                                                     (1.0, 0.9, 0.8)))
+    assert phase.around_seed(cfg, run, fitted_here, SEED, 10, resumed=False, log=lambda _: None) is fitted_here
     uncalibrated = TableLatency(model.table, 32, FakeMeasurer(), calibrated=False)
     assert phase.around_seed(cfg, run, uncalibrated, SEED, 10, resumed=False, log=lambda _: None) is uncalibrated
     assert not lives and not run.has(layout.CALIBRATION)
