@@ -35,7 +35,8 @@ GOAL = 0.05
 def stretches(times: np.ndarray, values: np.ndarray, span_s: float) -> list[np.ndarray]:
     """`values` cut into consecutive, non-overlapping stretches of `span_s` seconds of `times`."""
     edges = np.arange(times[0], times[-1] + 1e-9, span_s)
-    return [values[(times >= a) & (times < a + span_s)] for a in edges[:-1] if np.any((times >= a) & (times < a + span_s))]
+    masks = [(times >= a) & (times < a + span_s) for a in edges[:-1]]
+    return [values[m] for m in masks if np.any(m)]
 
 
 def spread(figures: np.ndarray) -> tuple[float, float]:

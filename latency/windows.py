@@ -10,7 +10,8 @@ for seconds), so the fastest agreeing windows are the quiet machine's figure, an
 every key keeps two keys timed in different modes from swapping order (the median of all windows
 picks whichever mode holds the majority). A policy's `min_seconds` keeps every key in the rounds until
 the batch has lasted that long, so that its windows are spread over that span: whole models are
-timed so, since this machine's modes last longer than a few seconds. Each round also times the invoke `floor` (a trivial model,
+timed so, since this machine's modes last longer than a few seconds. Each round also times the
+invoke `floor` (a trivial model,
 its per-invoke cost is paid once by a whole model but by every piece) and the drift `canary` (a
 fixed reference piece); both are kept with the batch so drift shows in the table.
 """

@@ -164,7 +164,8 @@ def run_netadapt(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyMod
     run.write_json(layout.RESULT, result)
     log(f"netadapt: final {current.arch}: table {predicted:.4f} ms, live {live['median_ms']:.4f} ms "
         f"({result['rel_error']:+.1%}); cut from the seed {result['cut_table']:+.1%} by the table, "
-        f"{result['cut_live']:+.1%} live (the seed timed beside it: {live['seed_median_ms']:.4f} ms), val accuracy {metrics['val_accuracy']:.4f}, test accuracy "
+        f"{result['cut_live']:+.1%} live (the seed timed beside it: {live['seed_median_ms']:.4f} ms), "
+        f"val accuracy {metrics['val_accuracy']:.4f}, test accuracy "
         f"{metrics['test_accuracy']:.4f}; wrote {run.path(layout.RESULT)}")
     return result
 

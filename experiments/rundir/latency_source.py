@@ -8,7 +8,8 @@ Every table a run uses is calibrated (`latency.calibrate`, default true): when t
 calibration at the run's resolution, one is fitted from whole-model live runs (on the phone for
 `backend: adb`) of `calibration_set`, timed in the same round robin as their pieces and over at least
 `latency.live_span_s` (`TableLatency.calibrate`; the final live check times its model alike,
-`live_checker`), stored in the table with those archs (fidelity never evaluates on them) and used; a table that has one reuses it. This happens when the model is
+`live_checker`), stored in the table with those archs (fidelity never evaluates on them) and used;
+a table that has one reuses it. This happens when the model is
 made, before any of the run computes. The set is where the run decides: the space's seed arch, the
 seed narrowed as NetAdapt's steps narrow it, and the random archs of the space whose multiply-adds
 lie nearest the seed's. (Random archs alone, 2-9x slower than the seed in mnv3-small-blocks at 224 px,
@@ -73,7 +74,8 @@ def calibration_facts(latency: LatencyModel) -> dict:
     """What result.json records: whether predictions are calibrated, on how many archs, and the fit."""
     calib = latency.calibration if isinstance(latency, TableLatency) else None
     return {"latency_calibrated": calib is not None, "calibration_archs": len(calib.archs) if calib else 0,
-            "calibration_scale": calib.scale if calib else None, "calibration_offset_ms": calib.offset_ms if calib else None}
+            "calibration_scale": calib.scale if calib else None,
+            "calibration_offset_ms": calib.offset_ms if calib else None}
 
 
 def configured_phone(lat: LatencyConfig) -> Phone | None:

@@ -65,7 +65,8 @@ class FakeLive:
         self.timed_here: list = []
 
     def timers(self, specs):
-        return {s: LoggedTimer(self.ms(s), self.log, ("whole", s)) for s in dict.fromkeys(specs) if s not in self.results}
+        return {s: LoggedTimer(self.ms(s), self.log, ("whole", s))
+                for s in dict.fromkeys(specs) if s not in self.results}
 
     def record(self, spec, windows, runs):
         self.results[spec] = BenchResult(float(min(windows)), *(float(min(windows)),) * 3, 0.0, runs)
