@@ -224,16 +224,19 @@ class LiveLatency:
         return {s: self.timer(data) for s, data in self.convert(todo).items()}
 
     def record(self, spec: ArchSpec, windows: Sequence[float], runs: int) -> BenchResult:
-        """Keep `spec`'s result from its windows: the median of its `windows` fastest."""
-        self.results[spec] = BenchResult.from_windows(list(windows), quiet_median(windows, self.windows), runs)
+        """Keep `spec`'s result from its windows (`result`)."""
+        self.results[spec] = self.result(windows, runs)
         return self.results[spec]
+
+    def result(self, windows: Sequence[float], runs: int) -> BenchResult:
+        """A whole model's figure from its windows: the median of its `windows` fastest."""
+        return BenchResult.from_windows(list(windows), quiet_median(windows, self.windows), runs)
 
     def measure_models(self, files: dict[str, bytes]) -> dict[str, BenchResult]:
         """Model files (a trained final model's .tflite, ...) timed together as `measure_many` times
         archs: interleaved windows over at least `span_s`, each the median of its fastest."""
         batch = round_robin({name: self.timer(data) for name, data in files.items()}, self.policy)
-        return {name: BenchResult.from_windows(w, quiet_median(w, self.windows), batch.runs[name])
-                for name, w in batch.windows.items()}
+        return {name: self.result(w, batch.runs[name]) for name, w in batch.windows.items()}
 
     def measure_many(self, specs: Sequence[ArchSpec]) -> list[BenchResult]:
         """Every arch of `specs` (conversions first, then interleaved windows, `chunk` archs at a

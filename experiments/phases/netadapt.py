@@ -13,7 +13,6 @@ final training. Each phase resumes at its own granularity: the loop at single pr
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +24,7 @@ from experiments.console.monitor import current as current_console
 from experiments.console.netadapt_progress import ReportingJobs
 from experiments.data import DataBundle
 from experiments.rundir import layout
-from experiments.rundir.latency_source import calibration_facts, live_checker
+from experiments.rundir.latency_source import calibration_facts, live_checker, quiet_cores
 from experiments.rundir.run_dir import RunDir
 from experiments.training.arch import save_trained
 from experiments.training.loop import budget_steps, evaluate, make_loader, seed_everything, train
@@ -208,9 +207,8 @@ def around_seed(cfg: Config, run: RunDir, latency: LatencyModel, seed_arch: Arch
         return latency.with_calibration(Calibration.from_dict(run.read_json(layout.CALIBRATION)))
     if resumed:
         return latency
-    cores = cfg.ray.num_cpus or os.cpu_count() or 1
     start = time.perf_counter()
-    calib = latency.fit(specs, live_checker(cfg, num_classes, cores))
+    calib = latency.fit(specs, live_checker(cfg, num_classes, quiet_cores(cfg)))
     run.write_json(layout.CALIBRATION, calib.to_dict())
     log(f"netadapt: latency calibrated around the seed on {len(specs)} archs (it, narrowed x"
         f"{', x'.join(str(f) for f in AROUND_SEED)}): ms = {calib.scale:.4f} * summed + {calib.offset_ms:.4f}, "

@@ -83,15 +83,26 @@ def configured_phone(lat: LatencyConfig) -> Phone | None:
     return Phone.connect(lat.adb_serial, lat.adb_benchmark_binary, lat.adb_cores) if lat.backend == "adb" else None
 
 
-def live_checker(cfg: Config, num_classes: int, convert_workers: int = 1) -> LiveLatency:
-    """Whole models timed as the run's calibration times them (on the phone for `backend: adb`): at
-    least `latency.runs` invokes a window, windows spread over `latency.live_span_s` seconds."""
+def bench_settings(lat: LatencyConfig, phone: Phone | None) -> BenchSettings:
+    """How the run times pieces: the phone's protocol for `backend: adb`, else this host's."""
+    return phone_settings(lat.threads, dtype=lat.dtype) if phone else BenchSettings(threads=lat.threads,
+                                                                                    dtype=lat.dtype)
+
+
+def quiet_cores(cfg: Config) -> int:
+    """Processes a quiet batch converts with: every core of the run, since nothing else of it computes then."""
+    return cfg.ray.num_cpus or os.cpu_count() or 1
+
+
+def live_checker(cfg: Config, num_classes: int, convert_workers: int = 1, phone: Phone | None = None) -> LiveLatency:
+    """Whole models timed as the run's calibration times them (on the phone for `backend: adb`,
+    `phone` when already connected): at least `latency.runs` invokes a window, windows spread over
+    `latency.live_span_s` seconds."""
     lat = cfg.latency
-    phone = configured_phone(lat)
-    settings = phone_settings(lat.threads, dtype=lat.dtype) if phone else BenchSettings(threads=lat.threads,
-                                                                                         dtype=lat.dtype)
-    return live_for(phone, lat.resolution or cfg.data.resolution, dataclasses.replace(settings, min_runs=lat.runs),
-                    num_classes, convert_workers, lat.live_span_s)
+    phone = phone or configured_phone(lat)
+    settings = dataclasses.replace(bench_settings(lat, phone), min_runs=lat.runs)
+    return live_for(phone, lat.resolution or cfg.data.resolution, settings, num_classes, convert_workers,
+                    lat.live_span_s)
 
 
 def latency_model(cfg: Config, run: RunDir, num_classes: int, log: Callable[[str], None] = print,
@@ -101,12 +112,10 @@ def latency_model(cfg: Config, run: RunDir, num_classes: int, log: Callable[[str
     run computes."""
     lat = cfg.latency
     phone = configured_phone(lat)
-    settings = phone_settings(lat.threads, dtype=lat.dtype) if phone else BenchSettings(threads=lat.threads,
-                                                                                         dtype=lat.dtype)
+    settings = bench_settings(lat, phone)
     resolution = lat.resolution or cfg.data.resolution
-    live_settings = dataclasses.replace(settings, min_runs=lat.runs)  # whole models: >= latency.runs invokes
-    if lat.source == "live":
-        return live_for(phone, resolution, live_settings, num_classes)
+    if lat.source == "live":  # whole models: >= latency.runs invokes a window
+        return live_for(phone, resolution, dataclasses.replace(settings, min_runs=lat.runs), num_classes)
     path = lat.table or run.path(layout.LATENCY_TABLE)
     if path.is_file():
         table = LatencyTable.load(path, device=fingerprint_for(phone, settings))
@@ -115,7 +124,7 @@ def latency_model(cfg: Config, run: RunDir, num_classes: int, log: Callable[[str
     if len(table):  # fill an existing table with entries timed as its others were
         settings = BenchSettings.of_table(table.metadata.get("bench", {}), settings.threads, settings.xnnpack)
     measurer = measurer_for(phone, settings, table.metadata["num_classes"]) if lat.lazy_fill else None
-    cores = cfg.ray.num_cpus or os.cpu_count() or 1  # a quiet batch runs while nothing else of the run does
+    cores = quiet_cores(cfg)
     model = TableLatency(table, resolution, measurer, calibrated=lat.calibrate, quiet_workers=cores)
     if not lat.calibrate:
         log(f"latency: table {path} used uncalibrated (latency.calibrate: false)")
@@ -127,7 +136,7 @@ def latency_model(cfg: Config, run: RunDir, num_classes: int, log: Callable[[str
         log(f"latency: calibrating table {path} at {resolution} px on {len(specs)} whole-model live runs (the "
             f"{centre}, narrowed, and random archs near its multiply-adds)")
         start = time.perf_counter()
-        calib = model.calibrate(specs, live_checker(cfg, table.num_classes, cores))
+        calib = model.calibrate(specs, live_checker(cfg, table.num_classes, cores, phone))
         summed = [model.summed_ms(s) for s in specs]
         log(f"latency: ms = {calib.scale:.4f} * summed + {calib.offset_ms:.4f}; RMSPE {calib.rmspe_before:.1f}% -> "
             f"{calib.rmspe_after:.1f}% on {calib.samples} archs (summed {min(summed):.3f}-{max(summed):.3f} ms, "
