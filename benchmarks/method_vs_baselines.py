@@ -100,9 +100,30 @@ class Bench:
             cfg["data"] = {**cfg["data"], "kind": "npz", "path": str(self.cifar_split())}
         reward = {**cfg["search"]["reward"], "target_ms": search_ms, "target_ratio": None if search_ms else 1.0}
         cfg["search"] = {**cfg["search"], "algorithm": algorithm, "reward": reward}
+        if algorithm not in ("reinforce", "ppo"):  # random, tpe: stand-alone children, the same images trained
+            cfg["search"] |= {"strategy": "standalone", "children": self.standalone_children()}
         cfg["netadapt"] = {**cfg["netadapt"], "target_ms": netadapt_ms,
                            "target_ratio": None if netadapt_ms else self.settings["target_ratio"]}
         return cfg
+
+    def standalone_children(self) -> int:
+        """The stand-alone searches' budget: the controller's search as configured, in images trained.
+        A one-shot search trains `one_shot.steps` supernet batches and then its `top_k` stand-alone; random
+        and TPE get as many stand-alone children (`child_training`) as buy the same images, rounded up."""
+        search = self.base["search"]
+        if search.get("strategy", "standalone") != "one_shot":
+            return int(search["children"])
+        per_child = self.child_images()
+        shot = search["one_shot"]
+        supernet = shot["steps"] * shot.get("batch_size", 64)
+        return math.ceil((supernet + shot.get("top_k", 5) * per_child) / per_child)
+
+    def child_images(self) -> int:
+        """Images one stand-alone child trains on (`child_training`: its steps x batch, or its epochs)."""
+        child = self.base["search"]["child_training"]
+        if child.get("steps"):
+            return int(child["steps"] * child.get("batch_size", 64))
+        return int(child.get("epochs", 1) * len(self.data().train))
 
     def config(self) -> Config:
         """The shared parts (data, train, latency) as a validated config."""
@@ -271,18 +292,19 @@ class Bench:
         return evaluate(model, make_loader(replace(self.data(), test=split), "test", recipe)).accuracy
 
     # ---- measure: one interleaved live sitting ---------------------------------------------------
-    def measure(self, min_time_s: float, windows: int) -> None:
-        """Every method's final arch found so far (whatever --methods says), timed in one sitting."""
+    def measure(self, min_time_s: float, windows: int, span_s: float) -> None:
+        """Every method's final arch found so far (whatever --methods says), timed in one sitting: the
+        windows interleaved round robin over at least `span_s` (this machine's slow modes last seconds)."""
         archs = {m: json.loads((self.out / "archs" / f"{m}.json").read_text())["arch"] for m in METHODS
                  if (self.out / "archs" / f"{m}.json").is_file()}
         cfg = self.config()
         settings = BenchSettings(threads=cfg.latency.threads, dtype=cfg.latency.dtype, min_runs=cfg.latency.runs)
         live = LiveLatency(cfg.latency.resolution or cfg.data.resolution, settings,  # as the run's live checks
-                           num_classes=self.data().num_classes, min_time_s=min_time_s, windows=windows)
+                           num_classes=self.data().num_classes, min_time_s=min_time_s, windows=windows, span_s=span_s)
         results = live.measure_many([ArchSpec.from_str(a) for a in archs.values()])
         record = {m: {"arch": a, **r.to_dict()} for (m, a), r in zip(archs.items(), results)}
         atomic.write_json(self.out / "measure.json", {"resolution": live.resolution, "threads": cfg.latency.threads,
-                                                      "dtype": cfg.latency.dtype,
+                                                      "dtype": cfg.latency.dtype, "span_s": span_s,
                                                       "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                                       "methods": record})
         for m, r in record.items():
@@ -340,12 +362,13 @@ def finished_seeds(folder: Path, method: str) -> list[tuple[int, Path]]:
 
 def estimate(bench: Bench) -> str:
     """The whole run's training time from images seen and `benchmark.images_per_second` (measured for
-    V3-Small at the data's resolution on this machine; the searched archs are no larger)."""
+    V3-Small at the data's resolution on this machine; the searched archs are no larger). A search is
+    its training budget in images: the controller's (one-shot or stand-alone) and the stand-alone
+    searches' are equal by construction (`Bench.standalone_children`)."""
     s, cfg = bench.settings, bench.config()
-    child = cfg.search.child_training if cfg.search else None
     train_n = len(bench.data().train)
-    per_child = (child.steps * child.batch_size if child and child.steps else (child.epochs or 1) * train_n) if child else 0
-    searches = sum(m in SEARCHED for m in bench.methods) * cfg.search.children * per_child if cfg.search else 0
+    search = bench.standalone_children() * bench.child_images() if cfg.search else 0
+    searches = sum(m in SEARCHED for m in bench.methods) * search
     na = cfg.netadapt
     assert na is not None
     iters = {"v3small_netadapt": (1 - s["target_ratio"]) / na.delta_ratio,
@@ -358,7 +381,8 @@ def estimate(bench: Bench) -> str:
     parts = {"searches": searches, "NetAdapt": netadapt, "retraining": retrain}
     return (f"estimate (training only, at {rate:.0f} images/s; latency table fills come on top): "
             + ", ".join(f"{k} {v / rate / 3600:.2f} h" for k, v in parts.items())
-            + f"; total {sum(parts.values()) / rate / 3600:.2f} h")
+            + f"; total {sum(parts.values()) / rate / 3600:.2f} h; each search trains {search:,} images "
+            + f"(stand-alone searches: {bench.standalone_children()} children of {bench.child_images():,})")
 
 
 def summary_table(frame: pd.DataFrame) -> str:
@@ -426,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default=",".join(METHODS), help="a comma-separated subset of " + ", ".join(METHODS))
     parser.add_argument("--min-time-s", type=float, default=6.0, help="measure: live timing per arch (seconds)")
     parser.add_argument("--windows", type=int, default=5, help="measure: interleaved windows per arch")
+    parser.add_argument("--span-s", type=float, default=120.0,
+                        help="measure: the sitting's windows spread over at least this many seconds")
     args = parser.parse_args(argv)
     methods = [m for m in args.methods.split(",") if m]
     unknown = sorted(set(methods) - set(METHODS))
@@ -444,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.phase in ("train", "all"):
         bench.train()
     if args.phase == "measure":
-        bench.measure(args.min_time_s, args.windows)
+        bench.measure(args.min_time_s, args.windows, args.span_s)
     bench.report(command)
     return 0
 
