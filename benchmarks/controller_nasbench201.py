@@ -5,7 +5,8 @@ NAS-Bench-201 cells with each reward (MnasNet soft at w = -0.07 and -0.15, hard,
 the latency target at the median of the device column, over many seeds. A child's "training" is a
 look-up of its validation accuracy; searchers are driven in-process through suggest /
 on_trial_complete (no Tune trials). The returned arch of a budget is the search's best by reward
-among its first `budget` trained children (what `hwnas search` hands to NetAdapt; no algorithm
+among its first `budget` trained children, those within the target first (what `hwnas search` hands
+to NetAdapt, `search.tune_searcher.best_within_target`; no algorithm
 depends on its total budget, so one search of the largest budget gives every smaller one). For
 every algorithm alike, a proposal of an arch already trained is not trained again and costs no
 budget (`search.tune_searcher`; the controller proposes only new archs); `proposals` is the mean

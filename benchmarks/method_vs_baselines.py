@@ -3,8 +3,8 @@ retrained from scratch with the same recipe and steps over several seeds, timed 
 interleaved sitting.
 
 Methods (their names in the CSV):
-  pipeline           (a) the controller's search (REINFORCE) + NetAdapt
-  random_netadapt    (b) random search, the same number of children and child recipe, + NetAdapt
+  pipeline           (a) the controller's search as configured (the configs: one-shot, REINFORCE) + NetAdapt
+  random_netadapt    (b) random search, stand-alone children buying the same training images, + NetAdapt
   tpe_netadapt       (c) Optuna TPE search, the same budget, + NetAdapt
   v3small_netadapt   (d) MobileNetV3-Small + NetAdapt
   multiplier         (e) the V3-Small width multiplier, every layer scaled (head included), the width

@@ -24,6 +24,7 @@ class LoopConfig:
     head_proposals: bool = False  # also propose the head's last / hidden widths
     final: str = "long_finetune"  # after the loop: fine-tune the kept weights longer, or retrain from scratch
     max_step_ratio: float | None = 2.0  # proposals cutting more than this x delta compete only if no other does
+    min_delta_ratio: float = 0.25  # no layer cuts delta: halve it, down to this share, before stopping 'stuck'
 
     def __post_init__(self) -> None:
         if self.target_ms <= 0 or self.delta_ms <= 0:
@@ -38,6 +39,8 @@ class LoopConfig:
             raise ValueError(f"unknown selection rule {self.selection!r}; choose one of {list(RULES)}")
         if self.max_step_ratio is not None and self.max_step_ratio < 1:
             raise ValueError(f"max_step_ratio must be at least 1 (or None), got {self.max_step_ratio}")
+        if not 0 < self.min_delta_ratio <= 1:
+            raise ValueError(f"min_delta_ratio must be in (0, 1], got {self.min_delta_ratio}")
         if self.final not in FINAL_PHASES:
             raise ValueError(f"unknown final phase {self.final!r}; choose one of {list(FINAL_PHASES)}")
 

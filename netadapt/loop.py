@@ -101,8 +101,9 @@ class NetAdaptLoop:
         return state
 
     def run(self, state: NetAdaptState) -> NetAdaptState:
-        """Iterate until the target is met (status 'met'), no proposal can cut delta ('stuck'), or
-        max_iterations ('max_iterations'); NetAdaptError when an iteration failed ('failed')."""
+        """Iterate until the target is met (status 'met'), no proposal can cut delta, halved down to
+        `min_delta_ratio` of it ('stuck'), or max_iterations ('max_iterations'); NetAdaptError when an
+        iteration failed ('failed')."""
         cfg = self.config
         while state.status == "running":
             if state.current.latency_ms <= cfg.target_ms:
@@ -127,6 +128,10 @@ class NetAdaptLoop:
         if self.prefill is not None:
             self.prefill(specs_to_price(current, cfg.channel_divisor, cfg.head_proposals))
         proposals, skipped = generate(current, self.latency, delta, cfg.channel_divisor, cfg.head_proposals)
+        while not proposals and delta / 2 >= cfg.delta_at(k) * cfg.min_delta_ratio * (1 - 1e-9):
+            log.info("iteration %d: no layer can cut %.4f ms; proposing cuts of at least %.4f ms", k, delta, delta / 2)
+            delta /= 2  # far from the target with every layer near its narrowest: smaller steps, not a stop
+            proposals, skipped = generate(current, self.latency, delta, cfg.channel_divisor, cfg.head_proposals)
         for s in skipped:
             log.info("iteration %d: skipped %s%d: %s", k, s.kind, s.index, s.reason)
         skips = state.skipped + tuple(SkipRecord(k, s.kind, s.index, s.reason) for s in skipped)
@@ -161,7 +166,7 @@ class NetAdaptLoop:
         if control.val_accuracy is None or not ok:
             return dataclasses.replace(state, pending=it, status="failed")
         ok = [ok[i] for i in within_step([it.latency_before - p.latency_after for p in ok],
-                                         self.config.delta_at(it.iteration), self.config.max_step_ratio)]
+                                         it.delta_ms, self.config.max_step_ratio)]
         best = ok[select(self.config.selection, control.val_accuracy,
                          [Measured(p.trial.val_accuracy, it.latency_before, p.latency_after) for p in ok])]
         log.info("iteration %d: kept %s (%d -> %d), %.4f -> %.4f ms, val accuracy %.4f (control %.4f)", it.iteration,

@@ -5,9 +5,10 @@
 dataset, a device column and a latency target, what the best answer would have been: the best
 validation (and test) accuracy among the feasible cells (latency <= target) and the top-1% of the
 feasible cells by validation accuracy. `returned` gives the arch a search of each budget returns
-(its best by reward, as `hwnas search` hands to NetAdapt); no algorithm here depends on its total
-budget, so a search of B children is exactly the first B trained children of a longer one (with
-the proposals of already trained archs between them, which are not trained and cost no budget).
+(its best by reward among the children within the target, as `hwnas search` hands to NetAdapt); no
+algorithm here depends on its total budget, so a search of B children is exactly the first B trained
+children of a longer one (with the proposals of already trained archs between them, which are not
+trained and cost no budget).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from search.nasbench201 import Cell, NasBench201Table
 from search.rewards import RewardFn
 from search.searchers import make_searcher
 from search.trial_record import CACHED
-from search.tune_searcher import SpaceSearcher, best_by_reward
+from search.tune_searcher import SpaceSearcher, best_within_target
 
 HIT_BAND = (0.95, 1.0)  # a returned arch "hits" the target when its latency is within -5%..0% of it
 
@@ -98,6 +99,6 @@ def returned(trials: Sequence[dict[str, Any]], budgets: Sequence[int]) -> list[i
     codes = []
     for budget in budgets:
         end = trained[budget - 1] + 1 if budget <= len(trained) else len(trials)
-        best = best_by_reward(trials[:end])
+        best = best_within_target(trials[:end])
         codes.append(Cell.from_str(best[0]["arch"]).code if best else None)
     return codes

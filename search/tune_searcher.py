@@ -108,6 +108,21 @@ def best_by_reward(trials: Sequence[TrialRecord], k: int = 1) -> list[TrialRecor
     return sorted(done, key=lambda t: t["reward"], reverse=True)[:k]
 
 
+def within_target(trial: TrialRecord) -> bool:
+    """Whether a child's latency is at or under its reward's target (ratio <= 1; True without a ratio)."""
+    ratio = (trial.get("reward_terms") or {}).get("ratio")
+    return ratio is None or ratio <= 1.0
+
+
+def best_within_target(trials: Sequence[TrialRecord], k: int = 1) -> list[TrialRecord]:
+    """What a search hands on (its top-k, the seed of NetAdapt): the k completed trials with the highest
+    reward, those within the latency target first. A reward only trades latency against accuracy (the
+    absolute one is symmetric, so its best child sits just over the target as often as under); a user
+    with a latency budget wants a child that meets it, and one over it only when none does."""
+    done = [t for t in trials if t["status"] == "ok"]
+    return sorted(done, key=lambda t: (within_target(t), t["reward"]), reverse=True)[:k]
+
+
 class SpaceSearcher(Searcher):
     """Records, rewards, failure handling and resume, shared by every algorithm (see the module doc)."""
 
@@ -281,8 +296,8 @@ class SpaceSearcher(Searcher):
         return len(requeued)
 
     def best(self, k: int = 1) -> list[TrialRecord]:
-        """The k completed trials with the highest reward."""
-        return best_by_reward(self.trials, k)
+        """The k completed trials the search hands on (`best_within_target`)."""
+        return best_within_target(self.trials, k)
 
     def finished(self) -> bool:
         """Whether every sample (or, if `exhausted`, every one proposed) was suggested and completed."""

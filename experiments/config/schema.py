@@ -300,6 +300,9 @@ class NetAdaptConfig(Strict):
     max_step_ratio: float | None = Field(2.0, ge=1, description="proposals cutting more than this x delta compete "
                                          "only when no other proposal cuts less (steps of about delta, not one "
                                          "giant one; null: every proposal competes)")
+    min_delta_ratio: float = Field(0.25, gt=0, le=1, description="when no layer can cut delta (a seed far above "
+                                   "the target, every layer near its narrowest), delta is halved down to this "
+                                   "share of it before the loop stops as stuck; 1: stop at once")
     head_proposals: bool = Field(True, description="also propose narrowing the head's last conv and hidden "
                                  "layer (original NetAdapt shrinks every layer; at small resolutions the head "
                                  "is most of the latency); false: only mid and residual-group widths (V3 paper)")
@@ -410,7 +413,8 @@ class PipelineConfig(Strict):
     """What `hwnas run` does between the search and NetAdapt."""
 
     seed_rule: Literal["best_reward", "best_accuracy"] = Field(
-        "best_reward", description="which searched child seeds NetAdapt (ignored when seed_arch is set)")
+        "best_reward", description="which searched child seeds NetAdapt, among the children within the search's "
+                                    "latency target (any child when none is; ignored when seed_arch is set)")
     seed_arch: str | None = Field(None, description="a reference name, compact arch string or arch YAML that "
                                                     "seeds NetAdapt instead of the search's pick")
     references: list[str] | None = Field(

@@ -61,7 +61,7 @@ def loop_config(cfg: Config, seed_ms: float) -> LoopConfig:
     return LoopConfig(target_ms=target, delta_ms=na.delta_ratio * seed_ms, delta_decay=na.delta_decay,
                       channel_divisor=na.channel_divisor, selection=na.selection, max_iterations=na.max_iterations,
                       seed=cfg.seed, head_proposals=na.head_proposals, final=na.final,
-                      max_step_ratio=na.max_step_ratio)
+                      max_step_ratio=na.max_step_ratio, min_delta_ratio=na.min_delta_ratio)
 
 
 def table_prefill(latency: LatencyModel) -> Prefill | None:

@@ -36,13 +36,16 @@ class SeedError(RuntimeError):
 
 def pick_searched(trials: pd.DataFrame, rule: str) -> pd.Series:
     """The searched child that seeds NetAdapt: the highest `reward` or `accuracy` among finished children
-    trained stand-alone (a one-shot search's shared-weight scores are not comparable with those)."""
+    trained stand-alone (a one-shot search's shared-weight scores are not comparable with those), those
+    within the reward's latency target first (as `search.tune_searcher.best_within_target`)."""
     standalone = trials["stage"] == "standalone" if "stage" in trials else True
     ok = trials[(trials["status"] == "ok") & standalone]
     if ok.empty:
         raise SeedError(f"no searched child finished (see the status and reason columns of {layout.TRIALS}); "
                         "raise search.children or check search.child_training")
-    return ok.loc[ok[SEED_RULES[rule]].idxmax()]
+    within = ok[~(ok["latency_ratio"] > 1.0)] if "latency_ratio" in ok else ok  # a missing ratio counts as within
+    pool = within if len(within) else ok
+    return pool.loc[pool[SEED_RULES[rule]].idxmax()]
 
 
 def choose_seed_arch(cfg: Config, root: Path, explicit: str | None = None) -> tuple[ArchSpec, str]:

@@ -161,6 +161,25 @@ def test_a_failed_iteration_stops_the_loop_with_a_clear_error(tmp_path: Path, re
         NetAdaptLoop(tmp_path, hand_latency, scripted({}), lambda arch, weights: 0.3, cfg).run(saved)
 
 
+def test_when_no_layer_can_cut_delta_the_loop_halves_it_before_stopping(tmp_path: Path) -> None:
+    """SPEC's layers cut at most 8, 8 and 16 (hand_latency): delta 32 is halved to 16, where group1 is
+    proposed and kept (its step recorded at delta 16); with min_delta_ratio 1 the loop stops at once."""
+    cfg = LoopConfig(target_ms=1.0, delta_ms=32.0, max_iterations=1)
+    results = {CONTROL: 0.30, "group1": 0.29}
+    loop = NetAdaptLoop(tmp_path / "halved", hand_latency, scripted(results), lambda arch, weights: 0.30, cfg)
+    state = loop.run(loop.start(SPEC, tmp_path / "seed.pt"))
+    assert kept(state) == "group1" and {r.delta_ms for r in history_rows(state)} == {16.0}
+    assert state.current.latency_ms == 80.0 and state.status == "max_iterations"
+    strict = dataclasses.replace(cfg, min_delta_ratio=1.0)
+    loop = NetAdaptLoop(tmp_path / "strict", hand_latency, scripted(results), lambda arch, weights: 0.30, strict)
+    assert loop.run(loop.start(SPEC, tmp_path / "seed.pt")).status == "stuck"
+    quarter = dataclasses.replace(cfg, delta_ms=128.0, min_delta_ratio=0.25)  # 128 -> 64 -> 32: none, stuck
+    loop = NetAdaptLoop(tmp_path / "quarter", hand_latency, scripted(results), lambda arch, weights: 0.30, quarter)
+    assert loop.run(loop.start(SPEC, tmp_path / "seed.pt")).status == "stuck"
+    with pytest.raises(ValueError, match="min_delta_ratio"):
+        dataclasses.replace(cfg, min_delta_ratio=0.0)
+
+
 def test_delta_decays_per_iteration() -> None:
     cfg = LoopConfig(target_ms=1.0, delta_ms=8.0, delta_decay=0.5)
     assert [cfg.delta_at(k) for k in range(4)] == [8.0, 4.0, 2.0, 1.0]

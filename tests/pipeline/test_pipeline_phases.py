@@ -28,6 +28,17 @@ def test_pick_seed_by_reward_or_accuracy_among_finished_children() -> None:
         pick_searched(trials[trials["status"] == "failed"], "best_reward")
 
 
+def test_the_seed_is_a_child_within_the_target_when_one_finished() -> None:
+    """A child over the reward's target (latency ratio > 1) seeds NetAdapt only when none is within it."""
+    trials = pd.DataFrame({"index": [0, 1, 2], "status": ["ok", "ok", "ok"], "reward": [0.50, 0.61, 0.58],
+                           "accuracy": [0.50, 0.62, 0.58], "arch": ["a", "b", "c"],
+                           "latency_ms": [0.9, 1.02, 0.97], "latency_ratio": [0.9, 1.02, 0.97]})
+    assert pick_searched(trials, "best_reward")["arch"] == "c"
+    assert pick_searched(trials, "best_accuracy")["arch"] == "c"
+    over = trials.assign(latency_ratio=[1.1, 1.02, 1.05])
+    assert pick_searched(over, "best_reward")["arch"] == "b"
+
+
 def test_default_references_follow_the_space_family() -> None:
     assert default_references("mnv3-small") == ["mobilenetv3-small", "mobilenetv3-small-0.75"]
     assert default_references("configs/spaces/mnv3-large.yaml") == ["mobilenetv3-large", "mobilenetv3-large-0.75"]

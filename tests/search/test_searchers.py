@@ -14,7 +14,7 @@ from search.searchers.evolution import EvolutionSearcher
 from search.space import Decision
 from search.trial_record import CACHED, TrialRecord
 from search import tune_searcher
-from search.tune_searcher import SpaceSearcher
+from search.tune_searcher import SpaceSearcher, best_by_reward, best_within_target
 
 SPACE = NasBench201Space()
 OTHERS = ("random", "evolution", "tpe")
@@ -73,7 +73,20 @@ def test_records_rewards_best_and_finish_are_the_same_for_every_algorithm(algori
         row["accuracy"], row["latency_ms"]).value)
     keys = set(TrialRecord.__annotations__)  # every algorithm writes exactly the one trial record
     assert all(set(t) == keys for t in searcher.trials)
-    assert searcher.best()[0]["reward"] == max(t["reward"] for t in searcher.trials)
+    within = [t for t in searcher.trials if t["latency_ms"] <= 2.0] or searcher.trials
+    assert searcher.best()[0]["reward"] == max(t["reward"] for t in within)
+
+
+def test_a_search_hands_on_children_within_the_target_first() -> None:
+    """The absolute reward is symmetric: its best child may sit just over the target; what the search
+    hands on (top-k, NetAdapt's seed) is the best within the target while one is."""
+    reward = make_reward("tunas_abs", 1.0)
+    trials = [{"index": i, "status": status, "arch": str(i), "reward": r.value, "reward_terms": r.as_dict()}
+              for i, (status, r) in enumerate([("ok", reward(0.70, 1.01)), ("ok", reward(0.69, 0.98)),
+                                               ("failed", reward(0.90, 0.90)), ("ok", reward(0.60, 0.80))])]
+    assert best_by_reward(trials)[0]["index"] == 0  # the highest reward, 1% over the target
+    assert [t["index"] for t in best_within_target(trials, 3)] == [1, 3, 0]
+    assert [t["index"] for t in best_within_target([trials[0]], 2)] == [0]  # over it only when none is within
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
