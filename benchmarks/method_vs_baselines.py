@@ -58,6 +58,7 @@ from experiments.rundir.latency_source import latency_model
 from experiments.rundir.run_dir import RunDir
 from experiments.training.arch import train_arch
 from experiments.training.loop import evaluate, make_loader
+from latency.calibration import Calibration
 from latency.measure import BenchSettings
 from latency.predict import LatencyModel, LiveLatency, TableLatency
 from models import ArchSpec, atomic, resolve_arch
@@ -176,8 +177,8 @@ class Bench:
                      f"{resolution} px: use another --out, or restore the config")
         return float(fixed["target_ms"])
 
-    def _priced(self, specs: Sequence[ArchSpec]) -> list[float]:
-        latency = self.table()
+    def _priced(self, specs: Sequence[ArchSpec], latency: LatencyModel | None = None) -> list[float]:
+        latency = latency or self.table()
         if isinstance(latency, TableLatency):
             latency.time_quietly(list(specs))  # missing entries timed in one batch while nothing trains
         return [float(latency(s)) for s in specs]
@@ -246,15 +247,23 @@ class Bench:
         return {"search_core_s": spent.get("search_core_s", 0.0), "netadapt_core_s": spent.get("netadapt_core_s", 0.0)}
 
     def multiplier(self, target: float) -> dict[str, Any]:
-        """The V3-Small multiplier width (0.01 steps) whose table latency is closest to `target`."""
+        """The V3-Small multiplier width (0.01 steps) whose table latency is closest to `target`, priced
+        with the calibration NetAdapt fitted around V3-Small (`v3small_netadapt`: V3-Small and its
+        narrowings, the multiplier's own family) when that run has one, as (a)-(d) price their finals
+        with the calibration around their own seeds; the table's space-wide fit otherwise."""
+        family = self.out / "runs" / f"{self.dataset}-v3small_netadapt" / layout.CALIBRATION
+        table = self.table()
+        calibrated = isinstance(table, TableLatency) and family.is_file()
+        latency = table.with_calibration(Calibration.from_dict(json.loads(family.read_text()))) if calibrated else table
         widths = [round(w, 2) for w in np.arange(0.20, 1.0001, 0.05)]
-        priced = dict(zip(widths, self._priced([width_multiplier("small", w) for w in widths])))
+        priced = dict(zip(widths, self._priced([width_multiplier("small", w) for w in widths], latency)))
         best = min(priced, key=lambda w: abs(priced[w] - target))
         fine = [round(best + d / 100, 2) for d in range(-4, 5) if d and 0.05 <= best + d / 100 <= 1.0]
-        priced |= dict(zip(fine, self._priced([width_multiplier("small", w) for w in fine])))
+        priced |= dict(zip(fine, self._priced([width_multiplier("small", w) for w in fine], latency)))
         best = min(priced, key=lambda w: abs(priced[w] - target))
         return {"arch": width_multiplier("small", best).to_str(), "width": best, "table_ms": priced[best],
-                "within_target": priced[best] <= target, "search_core_s": 0.0, "netadapt_core_s": 0.0}
+                "within_target": priced[best] <= target, "priced_with": str(family) if calibrated else "table",
+                "search_core_s": 0.0, "netadapt_core_s": 0.0}
 
     # ---- train: every final arch from scratch, per seed --------------------------------------------
     def recipe(self) -> Any:
