@@ -157,7 +157,9 @@ class Bench:
         """The shared lookup table (calibrated on first use), opened in a run dir of its own."""
         if self.latency is None:
             cfg = self.config()
-            run = RunDir.create(cfg, resume=(cfg.output_dir / cfg.name).exists(), command=["method_vs_baselines"])
+            root = cfg.output_dir / cfg.name  # a holder for the table's run-side files: reopened as it is, so
+            # a config edited between sittings (a method's search settings) does not lock the table out
+            run = RunDir.open(root) if root.exists() else RunDir.create(cfg, command=["method_vs_baselines"])
             self.latency = latency_model(cfg, run, self.data().num_classes, log=self.log)
         return self.latency
 
