@@ -114,6 +114,22 @@ def test_multiplier_rows_columns_and_resume(tmp_path: Path, monkeypatch: pytest.
     assert sorted(pd.read_csv(results / "method_vs_baselines_embedded.csv").seed) == [0, 1]
 
 
+def test_stand_alone_searches_buy_the_images_of_the_one_shot_search(tmp_path: Path) -> None:
+    """Random and TPE get the children whose training images match the one-shot search's (supernet
+    steps x batch + its top_k stand-alone), rounded up; the controller's run keeps the one-shot strategy."""
+    module = load_script()
+    doc = yaml.safe_load(tiny_config(tmp_path).read_text())
+    doc["run"]["search"] |= {"strategy": "one_shot", "one_shot": {"steps": 10, "batch_size": 16, "top_k": 2}}
+    path = tmp_path / "one_shot.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    bench = module.load_bench("embedded", path, tmp_path / "out", tmp_path / "results", None)
+    assert bench.child_images() == 2 * 32  # child_training: 2 steps of 32
+    assert bench.standalone_children() == 5  # (10 x 16 + 2 x 64) / 64 = 4.5, rounded up
+    random = bench.run_config("random_netadapt", "random", 1.0, 1.0)["search"]
+    assert (random["strategy"], random["children"]) == ("standalone", 5)
+    assert bench.run_config("pipeline", "reinforce", 1.0, 1.0)["search"]["strategy"] == "one_shot"
+
+
 def test_unknown_method_exits_2(tmp_path: Path) -> None:
     module = load_script()
     with pytest.raises(SystemExit) as err:
