@@ -16,8 +16,8 @@ Two phases, so that no timing shares the machine with our own conversions:
 Timers `alongside` (a calibration's whole models, `TableLatency.calibrate`) join every chunk's round
 robin (each chunk's rounds then lasting at least `span_s`), so that their windows span the same
 minutes as the pieces'; their windows come back in the report. The caller keeps the rest of the run
-quiet meanwhile (a search prices children between trials,
-NetAdapt prices an iteration's proposals before its fine-tunes start).
+quiet meanwhile (a search prices children between trials, NetAdapt prices an iteration's proposals
+before its fine-tunes start).
 """
 
 from __future__ import annotations

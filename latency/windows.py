@@ -8,12 +8,12 @@ to `max_windows`. A figure is the median of its `windows` fastest windows (`quie
 mode of the machine only ever adds time (on this shared host pieces fall into 1.4-1.7x slow modes
 for seconds), so the fastest agreeing windows are the quiet machine's figure, and taking them for
 every key keeps two keys timed in different modes from swapping order (the median of all windows
-picks whichever mode holds the majority). A policy's `min_seconds` keeps every key in the rounds until
-the batch has lasted that long, so that its windows are spread over that span: whole models are
-timed so, since this machine's modes last longer than a few seconds. Each round also times the
-invoke `floor` (a trivial model,
-its per-invoke cost is paid once by a whole model but by every piece) and the drift `canary` (a
-fixed reference piece); both are kept with the batch so drift shows in the table.
+picks whichever mode holds the majority). A policy's `min_seconds` keeps every key in the rounds
+until the batch has lasted that long, so that its windows are spread over that span: whole models
+are timed so, since this machine's modes last longer than a few seconds. Each round also times the
+invoke `floor` (a trivial model, its per-invoke cost is paid once by a whole model but by every
+piece) and the drift `canary` (a fixed reference piece); both are kept with the batch so drift shows
+in the table.
 """
 
 from __future__ import annotations

@@ -6,16 +6,16 @@ the pipeline.
 
 Every table a run uses is calibrated (`latency.calibrate`, default true): when the table has no
 calibration at the run's resolution, one is fitted from whole-model live runs (on the phone for
-`backend: adb`) of `calibration_set`, timed in the same round robin as their pieces and over at least
-`latency.live_span_s` (`TableLatency.calibrate`; the final live check times its model alike,
-`live_checker`), stored in the table with those archs (fidelity never evaluates on them) and used;
-a table that has one reuses it. This happens when the model is
-made, before any of the run computes. The set is where the run decides: the space's seed arch, the
-seed narrowed as NetAdapt's steps narrow it, and the random archs of the space whose multiply-adds
-lie nearest the seed's. (Random archs alone, 2-9x slower than the seed in mnv3-small-blocks at 224 px,
-left an affine fit 31% high on the demo's final model: pieces sum to a smaller share of a small model
-than of a large one.) V3-Small and V3-Large stay free for `hwnas latency validate`.
-`calibration_facts` is what result.json records of it."""
+`backend: adb`) of `calibration_set`, timed in the same round robin as their pieces and over at
+least `latency.live_span_s` (`TableLatency.calibrate`; the final live check times its model alike,
+`live_checker`), stored in the table with those archs (fidelity never evaluates on them) and used; a
+table that has one reuses it. This happens when the model is made, before any of the run computes.
+The set is where the run decides: the space's seed arch, the seed narrowed as NetAdapt's steps
+narrow it, and the random archs of the space whose multiply-adds lie nearest the seed's. (Random
+archs alone, 2-9x slower than the seed in mnv3-small-blocks at 224 px, left an affine fit 31% high
+on the demo's final model: pieces sum to a smaller share of a small model than of a large one.)
+V3-Small and V3-Large stay free for `hwnas latency validate`. `calibration_facts` is what
+result.json records of it."""
 
 from __future__ import annotations
 
