@@ -36,19 +36,20 @@ from search.tabular_score import GroundTruth  # noqa: E402
 # the candidate keys (ControllerConfig names, which the code uses too) and where they go in make_searcher's settings
 POLICY_KEYS = {"lr", "baseline_decay", "entropy_weight", "top_k", "top_k_weight"}
 CONTROLLER_KEYS = {"tanh_clip", "temperature", "hidden_size"}
+SEARCHER_KEYS = {"batch_size", "skip_over_target"}
 MAX_TUNING_COLUMNS = 3
 
 
 def settings_of(candidate: dict) -> dict:
-    """make_searcher settings (JSON-able) for a candidate written with ControllerConfig names."""
-    unknown = set(candidate) - POLICY_KEYS - CONTROLLER_KEYS - {"batch_size"}
+    """make_searcher settings (JSON-able) for a candidate written with ControllerConfig names (and the
+    searcher's own `batch_size` and `skip_over_target`)."""
+    unknown = set(candidate) - POLICY_KEYS - CONTROLLER_KEYS - SEARCHER_KEYS
     if unknown:
         raise SystemExit(f"unknown candidate keys {sorted(unknown)}; use {sorted({*POLICY_KEYS, *CONTROLLER_KEYS})} "
-                         f"or batch_size")
+                         f"or {', '.join(sorted(SEARCHER_KEYS))}")
     settings: dict = {"policy": {k: v for k, v in candidate.items() if k in POLICY_KEYS},
                       "controller": {k: v for k, v in candidate.items() if k in CONTROLLER_KEYS}}
-    if "batch_size" in candidate:
-        settings["batch_size"] = candidate["batch_size"]
+    settings.update({k: v for k, v in candidate.items() if k in SEARCHER_KEYS})
     return settings
 
 

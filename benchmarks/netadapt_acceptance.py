@@ -39,7 +39,6 @@ from latency.measure import BenchSettings
 from latency.predict import LiveLatency, TableLatency
 from latency.table import LatencyTable
 from models import ArchSpec
-from netadapt.state import load_state
 
 MIN_ITERATIONS = 5  # issue 15: NetAdapt takes real steps, not one giant one
 CONFIG = {
@@ -80,7 +79,6 @@ def main() -> None:
                   *(["--resume"] if args.resume else [])])
     minutes = (time.perf_counter() - start) / 60
     result = json.loads((run / layout.RESULT).read_text())
-    state = load_state(run / layout.NETADAPT_STATE_FILE)
     history = pd.read_csv(run / layout.HISTORY)
     seed_metrics = json.loads((run / layout.SEED_METRICS).read_text())
     print(f"\nhwnas netadapt exit code {code}; {minutes:.1f} min this session; load average now {os.getloadavg()}")

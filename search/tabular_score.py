@@ -7,8 +7,8 @@ validation (and test) accuracy among the feasible cells (latency <= target) and 
 feasible cells by validation accuracy. `returned` gives the arch a search of each budget returns
 (its best by reward among the children within the target, as `hwnas search` hands to NetAdapt); no
 algorithm here depends on its total budget, so a search of B children is exactly the first B trained
-children of a longer one (with the proposals of already trained archs between them, which are not
-trained and cost no budget).
+children of a longer one (with the proposals of already trained archs, and those the hard constraint
+rules out, between them: they are not trained and cost no budget).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 from search.nasbench201 import Cell, NasBench201Table
 from search.rewards import RewardFn
 from search.searchers import make_searcher
-from search.trial_record import CACHED
+from search.trial_record import UNTRAINED
 from search.tune_searcher import SpaceSearcher, best_within_target
 
 HIT_BAND = (0.95, 1.0)  # a returned arch "hits" the target when its latency is within -5%..0% of it
@@ -95,7 +95,7 @@ def search_table(algorithm: str, table: NasBench201Table, dataset: str, device: 
 
 def returned(trials: Sequence[dict[str, Any]], budgets: Sequence[int]) -> list[int | None]:
     """The code of the arch a search of each budget returns (None if no child of it completed)."""
-    trained = [position for position, t in enumerate(trials) if t["status"] != CACHED]
+    trained = [position for position, t in enumerate(trials) if t["status"] not in UNTRAINED]
     codes = []
     for budget in budgets:
         end = trained[budget - 1] + 1 if budget <= len(trained) else len(trials)

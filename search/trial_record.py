@@ -6,7 +6,10 @@ keys; `trial_row` turns one into a `trials.csv` row (`TRIAL_COLUMNS`): the rewar
 their own columns, the decisions as JSON text, and `wall_s` from suggestion to completion. `stage`
 says whether the child was trained stand-alone (`standalone`) or scored on the one-shot supernet's
 shared weights (`one_shot`). A record with status `cached` was not trained: its arch had been
-trained before and its accuracy and reward are that child's (`reason` names it).
+trained before and its accuracy and reward are that child's (`reason` names it). A record with status
+`over_target` was not trained either: under the hard reward its arch was priced over the latency
+target, so it could never be handed on; its reward is the hard reward at the mean accuracy of the
+children trained before it (`search.tune_searcher`, "The hard constraint"), and its accuracy None.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ class TrialRecord(TypedDict, total=False):
     index: int
     trial_id: str | None
     stage: str
-    status: str  # pending, ok, cached (an already trained arch, not trained again), failed, error or invalid
+    status: str  # pending, ok, cached (an already trained arch, not trained again), over_target (ruled out by
+    # the hard reward, not trained), failed, error or invalid
     reason: str | None
     arch: str
     choices: list[int]
@@ -42,6 +46,8 @@ class TrialRecord(TypedDict, total=False):
 
 STAGES = ("standalone", "one_shot")
 CACHED = "cached"  # the status of a proposal of an already trained arch, completed from that child's record
+OVER_TARGET = "over_target"  # a child priced over the hard reward's target: completed untrained (module doc)
+UNTRAINED = (CACHED, OVER_TARGET)  # records completed without training a child: they cost no search budget
 ALGORITHM_FIELDS = ("log_prob", "entropy", "policy_updates", "parent")
 # column of trials.csv -> key of the child's reward terms (`search.rewards.Reward`)
 REWARD_TERM_COLUMNS = {"reward_kind": "kind", "target_ms": "target_ms", "latency_ratio": "ratio",

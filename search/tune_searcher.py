@@ -15,8 +15,19 @@ A proposal of an arch already trained with success is not trained again (a real 
 re-train the same child for nothing): it is completed at once from that child's record (status
 `cached`, the same accuracy and reward, `reason` naming the child) and the algorithm learns from it
 like from any other (the controller draws new archs only: see below). `num_samples` counts trained
-children only, for every algorithm alike; after `MAX_REPEATS` proposals in a row of trained archs
-(a collapsed policy, a space smaller than the budget) the search ends early (`exhausted`).
+children only, for every algorithm alike; after `MAX_REPEATS` proposals in a row of trained (or
+ruled-out, below) archs (a collapsed policy, a space smaller than the budget) the search ends early
+(`exhausted`).
+
+The hard constraint (`skip_over_target`, on by default): under the hard reward (`mnasnet_hard`) a
+child over the latency target can never be handed on (`best_within_target`), so training it buys
+nothing but a learning signal. Once a child has been trained, a proposal the latency model prices
+over the target is completed untrained (status `over_target`, like `cached` it costs no budget) with
+the reward the hard constraint would give it at the mean accuracy of the children trained so far:
+ACC_mean x TAR / LAT, a penalty that grows with the overshoot, which the algorithm learns from like
+from any other reward. The soft and absolute rewards trade latency for accuracy, so under them every
+child is trained. On NAS-Bench-201 about 30% of a 200-child REINFORCE search was over the target
+(docs/controller_tuning.md, "The hard constraint trains only children within the target").
 
 Every child's record holds its choices, latency, reward terms, status, times and the algorithm's
 fields (`search.trial_record.ALGORITHM_FIELDS`: the controller's log-probability, entropy and update count; evolution's
@@ -47,7 +58,7 @@ The controller proposes only new archs: a batch is drawn from the policy conditi
 trained, not running, not held for pricing and not already in the batch (sampling without
 replacement, by rejection: samples of such archs are dropped and more are drawn, up to
 `DRAW_CHUNK_MAX` at a time), so it never re-proposes a trained arch and every policy update is
-made from `batch_size` trained children. (Before, a converging controller re-proposed trained archs
+made from `batch_size` children, trained or ruled out by the hard constraint. (Before, a converging controller re-proposed trained archs
 thousands of times per search, each completed from its record and learnt from, which cost a policy
 update every `batch_size` of them; docs/controller_tuning.md.) After `MAX_REPEATS` samples in a row
 of such archs the search ends early (`exhausted`).
@@ -70,7 +81,7 @@ from search.controller import Controller
 from search.policy import PolicyConfig, PolicyGradient, Sample
 from search.rewards import RewardFn
 from search.space import Decision
-from search.trial_record import ALGORITHM_FIELDS, CACHED, TrialRecord
+from search.trial_record import ALGORITHM_FIELDS, CACHED, OVER_TARGET, TrialRecord
 
 LatencyModel = Callable[[Any], float]
 
@@ -79,7 +90,7 @@ STATE_FORMAT = "hwnas-searcher/4"
 TIMINGS = ("sample_s", "latency_s", "update_s", "after_complete_s")
 CHILD_TIMES = ("started_at", "train_s")  # copied from a child's last result when present
 BATCH_SIZE = 10  # children per policy update (docs/controller_tuning.md)
-MAX_REPEATS = 1000  # proposals (the controller: policy samples) in a row of already trained archs before a search gives up
+MAX_REPEATS = 1000  # proposals (the controller: policy samples) in a row of trained or ruled-out archs before a search gives up
 DRAW_CHUNK_MAX = 1024  # the most policy samples the controller draws at once while looking for new archs
 
 
@@ -131,8 +142,10 @@ class SpaceSearcher(Searcher):
 
     def __init__(self, space: DiscreteSpace, latency: LatencyModel, reward: RewardFn, num_samples: int,
                  seed: int = 0, budget: dict[str, Any] | None = None, metric: str = "accuracy",
-                 on_failure: str = "skip", after_complete: Callable[[SpaceSearcher], None] | None = None) -> None:
-        """`after_complete` is called after every recorded child (e.g. to checkpoint the search)."""
+                 on_failure: str = "skip", after_complete: Callable[[SpaceSearcher], None] | None = None,
+                 skip_over_target: bool = True) -> None:
+        """`after_complete` is called after every recorded child (e.g. to checkpoint the search);
+        `skip_over_target`: the hard constraint of the module doc (no effect under the other rewards)."""
         super().__init__(metric=metric, mode="max")
         if not isinstance(num_samples, int) or num_samples < 1:
             raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
@@ -146,6 +159,8 @@ class SpaceSearcher(Searcher):
         self.budget = dict(budget or {})
         self.on_failure = on_failure
         self.after_complete = after_complete
+        self.skip_over_target = skip_over_target
+        self.ruled_out: set[str] = set()  # archs completed `over_target`
         self.proposed = 0  # records made, cached ones included: the next record's index
         self.suggested = 0  # children handed out to train: what `num_samples` bounds
         self.exhausted = False
@@ -284,6 +299,7 @@ class SpaceSearcher(Searcher):
         for position, t in enumerate(self.trials):
             if t["status"] == "ok":
                 self.trained.setdefault(t["arch"], position)
+        self.ruled_out = {t["arch"] for t in self.trials if t["status"] == OVER_TARGET}
         self.queued = meta["queued"]
         self._load_state(meta["state"], saved["tensors"])
 
@@ -326,6 +342,8 @@ class SpaceSearcher(Searcher):
                 self.timings["latency_s"] += time.perf_counter() - start
             proposal = self.queued.pop(0)
             record = self._new_record(proposal["choices"], proposal["fields"])
+            if position is None and self._rule_out(record):
+                continue
             if position is None:
                 self.suggested += 1
                 return record
@@ -338,6 +356,24 @@ class SpaceSearcher(Searcher):
             self._record(record)
         self.exhausted = True
         return Searcher.FINISHED
+
+    def _rule_out(self, record: TrialRecord) -> bool:
+        """Complete `record` untrained if the hard constraint rules it out (module doc); whether it did."""
+        if not self.skip_over_target or not self.trained:
+            return False
+        accuracies = [self.trials[p]["accuracy"] for p in self.trained.values()]
+        mean = sum(accuracies) / len(accuracies)
+        terms = self.reward(mean, record["latency_ms"])
+        if terms.kind != "mnasnet_hard" or terms.ratio <= 1.0:
+            return False
+        now = time.time()
+        record.update(status=OVER_TARGET, accuracy=None, reward=terms.value, reward_terms=terms.as_dict(),
+                      reason=f"{record['latency_ms']:.4g} ms is over the target {terms.target_ms:.4g} ms: not trained, "
+                             f"rewarded at the mean accuracy {mean:.4f} of {len(accuracies)} trained children",
+                      trial_id=None, suggested_at=now, completed_at=now, **dict.fromkeys(("time_total_s", *CHILD_TIMES)))
+        self.ruled_out.add(record["arch"])
+        self._record(record)
+        return True
 
     def _queue_proposal(self) -> bool:
         """Hold the algorithm's next proposal; False if it has none."""
@@ -380,10 +416,11 @@ class ControllerSearcher(SpaceSearcher):
                  policy: PolicyConfig | None = None, batch_size: int = BATCH_SIZE, seed: int = 0,
                  budget: dict[str, Any] | None = None, metric: str = "accuracy", on_failure: str = "skip",
                  controller: dict[str, Any] | None = None,
-                 after_complete: Callable[[SpaceSearcher], None] | None = None) -> None:
+                 after_complete: Callable[[SpaceSearcher], None] | None = None, skip_over_target: bool = True) -> None:
         """`controller` holds Controller keyword arguments (hidden_size, embedding_size, temperature, tanh_clip);
         the policy is updated once `batch_size` rewards are in."""
-        super().__init__(space, latency, reward, num_samples, seed, budget, metric, on_failure, after_complete)
+        super().__init__(space, latency, reward, num_samples, seed, budget, metric, on_failure, after_complete,
+                         skip_over_target)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.batch_size = batch_size
@@ -408,7 +445,7 @@ class ControllerSearcher(SpaceSearcher):
         """Up to `n` samples of the policy, each of an arch neither trained, nor running, nor held, nor drawn
         before it: the policy conditioned on new archs, by rejection (class doc). Fewer (none) only after
         `MAX_REPEATS` samples in a row of such archs."""
-        taken = set(self.trained) | {r["arch"] for r in (*self.pending.values(), *self.retry)}
+        taken = set(self.trained) | self.ruled_out | {r["arch"] for r in (*self.pending.values(), *self.retry)}
         taken |= {self.space.decode(q["choices"]).to_str() for q in self.queued}
         new: list[Sample] = []
         seen: set[tuple[int, ...]] = set()  # choice vectors already judged taken (a converged policy repeats a few)

@@ -45,7 +45,7 @@ from search.rewards import RewardFn, make_reward
 from search.searchers.fixed import FixedSearcher
 from search.searchers.registry import make_searcher
 from search.space import SearchSpace
-from search.trial_record import CACHED, TRIAL_COLUMNS, TrialRecord, trial_row
+from search.trial_record import CACHED, OVER_TARGET, TRIAL_COLUMNS, UNTRAINED, TrialRecord, trial_row
 from search.tune_searcher import LatencyModel, SpaceSearcher
 
 TOP_K = 5
@@ -78,7 +78,7 @@ def build_searcher(cfg: Config, latency: LatencyModel, target_ms: float,
         budget=child_budget(cfg), on_failure=s.failed_child, after_complete=after_complete,
         policy=s.controller.policy(s.algorithm) if controller_based else None,
         controller=s.controller.controller(), batch_size=s.controller.batch_size,
-        evolution=s.evolution.model_dump(), tpe=s.tpe.model_dump())
+        evolution=s.evolution.model_dump(), tpe=s.tpe.model_dump(), skip_over_target=s.reward.skip_over_target)
 
 
 def reward_target(cfg: Config, space: SearchSpace, latency: LatencyModel, run: RunDir,
@@ -144,7 +144,7 @@ def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel
 
     def after_child(s: SpaceSearcher) -> None:  # Tune pickles the searcher: no console in this closure
         checkpoint(run, s, one_shot)
-        if s.trials[-1]["status"] != CACHED:  # a proposal of a trained arch: no child, no console line
+        if s.trials[-1]["status"] not in UNTRAINED:  # not trained (cached, over the target): no console line
             current().child_done(s.trials[-1], s.trials)
 
     if cfg.search.strategy == "one_shot":
@@ -161,7 +161,7 @@ def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel
     attempt = 0
     if resume and state.is_file():
         searcher.restore(str(state))
-        trained = sum(t["status"] != CACHED for t in searcher.trials)
+        trained = sum(t["status"] not in UNTRAINED for t in searcher.trials)
         attempt = len(list(run.path(layout.RAY_DIR).glob("search-*")))
         if searcher.finished():
             log(f"search: finished in an earlier attempt ({trained} children); nothing to train")
@@ -169,18 +169,20 @@ def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel
             log(f"search: resumed with {trained} children done, {searcher.requeue_pending()} "
                 f"re-issued, {searcher.num_samples - searcher.suggested} still to sample")
     if not searcher.finished():
-        current().search_started(searcher.num_samples, sum(t["status"] != CACHED for t in searcher.trials))
+        current().search_started(searcher.num_samples, sum(t["status"] not in UNTRAINED for t in searcher.trials))
         tune_children(cfg, run, data, searcher, attempt)
         current().search_finished()
     top = write_results(run, searcher, one_shot)
     done = sum(t["status"] == "ok" for t in searcher.trials)
     cached = sum(t["status"] == CACHED for t in searcher.trials)
-    run.write_json(layout.SEARCH_RESULT, {"children": len(searcher.trials) - cached, "ok": done, "cached": cached,
+    over = sum(t["status"] == OVER_TARGET for t in searcher.trials)
+    run.write_json(layout.SEARCH_RESULT, {"children": len(searcher.trials) - cached - over, "ok": done, "cached": cached,
+                                          "over_target": over,
                                           "best_arch": top[0]["arch"] if top else None,
                                           "target_ms": target_ms, **calibration_facts(latency)})
     spent = searcher.timings
-    log(f"search: {len(searcher.trials) - cached} children ({done} ok), {cached} proposals of trained archs not "
-        f"trained again{' (the algorithm proposed only trained archs: ended early)' if searcher.exhausted else ''}; best {top[0]['arch'] if top else 'none'}; "
+    log(f"search: {len(searcher.trials) - cached - over} children ({done} ok), {cached} proposals of trained archs not "
+        f"trained again, {over} over the target not trained (the hard constraint){' (the algorithm proposed only trained archs: ended early)' if searcher.exhausted else ''}; best {top[0]['arch'] if top else 'none'}; "
         f"wrote {run.path(layout.TRIALS)}, {run.path(layout.TOPK)}, {run.path(layout.BEST_ARCH)}")
     log(f"search: driver seconds in the searcher: sampling {spent['sample_s']:.2f}, latency {spent['latency_s']:.2f}, "
         f"policy updates {spent['update_s']:.2f}, checkpoints {spent['after_complete_s']:.2f}")

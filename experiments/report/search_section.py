@@ -13,7 +13,7 @@ from experiments.report.one_shot_section import one_shot_lines
 from experiments.report.sources import require_columns
 from experiments.rundir.layout import PLOTS_DIR, TRIALS, join
 from experiments.rundir.run_dir import RunDir
-from search.trial_record import CACHED
+from search.trial_record import UNTRAINED
 
 PLOT = join(PLOTS_DIR, "search.png")
 TITLE = "## Search: reward and controller entropy over time"
@@ -87,7 +87,7 @@ def search_section(run: RunDir) -> str:
         lines += ["Top children by reward:", "",
                   table([*cols, "arch"], ([num(r[c], "d" if c == "index" else ".4f") for c in cols] + [f"`{r['arch']}`"]
                                           for _, r in top.iterrows())), ""]
-    failed = trials[~trials["status"].isin(["ok", CACHED])]
+    failed = trials[~trials["status"].isin(["ok", *UNTRAINED])]
     if len(failed):
         reasons = failed["reason"] if "reason" in failed.columns else pd.Series(["-"] * len(failed))
         lines += ["Children that did not finish:", "",

@@ -22,7 +22,7 @@ from experiments.rundir.run_dir import RunDir, SourceError
 from netadapt.history import history_rows
 from netadapt.records import Iteration, NetAdaptState, Proposed
 from netadapt.state import StateError, load_state
-from search.trial_record import CACHED
+from search.trial_record import UNTRAINED
 
 WATCHED = (layout.PHASES, layout.TRIALS, layout.CONTROLLER, layout.NETADAPT_STATE_FILE, layout.RESULT,
            layout.FINAL_EXPORT, layout.REPORT)
@@ -91,7 +91,7 @@ def _search_status(run: RunDir, now: float) -> dict[str, Any] | None:
         trials = None
     if planned is None and trials is None:
         return None
-    trials = trials[trials["status"] != CACHED] if trials is not None else pd.DataFrame()  # trained children
+    trials = trials[~trials["status"].isin(UNTRAINED)] if trials is not None else pd.DataFrame()  # trained children
     done = len(trials)
     out: dict[str, Any] = {"children_done": done, "children_planned": planned,
                            "children_ok": int((trials["status"] == "ok").sum()) if done else 0, "best": None,

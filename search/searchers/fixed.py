@@ -19,7 +19,7 @@ class FixedSearcher(SpaceSearcher):
 
     def __init__(self, *args: Any, choices: Sequence[Sequence[int]], **kwargs: Any) -> None:
         """The arguments of `SpaceSearcher` (`num_samples` must equal len(choices)), then the vectors."""
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **{**kwargs, "skip_over_target": False})  # every given arch is trained
         if len(choices) != self.num_samples:
             raise ValueError(f"{len(choices)} choice vectors for {self.num_samples} samples; give one per sample")
         self.choices = [[int(c) for c in vector] for vector in choices]

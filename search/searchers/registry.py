@@ -33,10 +33,11 @@ def make_searcher(algorithm: str, space: DiscreteSpace, latency: LatencyModel, r
                   on_failure: str = "skip", after_complete: Callable[[SpaceSearcher], None] | None = None,
                   policy: PolicyConfig | None = None, controller: dict[str, Any] | None = None,
                   batch_size: int = BATCH_SIZE, evolution: dict[str, Any] | None = None,
-                  tpe: dict[str, Any] | None = None) -> SpaceSearcher:
-    """The `algorithm` searcher over `space`; `policy` defaults to `PolicyConfig.default(algorithm)`."""
+                  tpe: dict[str, Any] | None = None, skip_over_target: bool = True) -> SpaceSearcher:
+    """The `algorithm` searcher over `space`; `policy` defaults to `PolicyConfig.default(algorithm)`;
+    `skip_over_target`: the hard constraint of `search.tune_searcher` (its module doc)."""
     common: dict[str, Any] = {"seed": seed, "budget": budget, "metric": metric, "on_failure": on_failure,
-                              "after_complete": after_complete}
+                              "after_complete": after_complete, "skip_over_target": skip_over_target}
     if algorithm in ("reinforce", "ppo"):
         policy = policy or PolicyConfig.default(algorithm)
         if policy.algorithm != algorithm:

@@ -111,6 +111,18 @@ def test_exactly_one_latency_target_is_required(tmp_path, reward: dict, capsys) 
     assert not (tmp_path / "tiny-search").exists()
 
 
+def test_the_hard_constraint_reaches_the_searcher_and_is_refused_for_a_soft_reward(tmp_path, capsys) -> None:
+    data = tiny_config(tmp_path)
+    data["search"]["reward"] = {"kind": "mnasnet_hard", "target_ms": 1.0, "skip_over_target": False}
+    assert build_searcher(validate_config(data), LATENCY, 0.2).skip_over_target is False
+    data["search"]["reward"] = {"kind": "mnasnet_soft", "target_ms": 1.0, "skip_over_target": True}
+    with pytest.raises(ConfigError, match="search.reward.skip_over_target.*hard reward only"):
+        validate_config(data)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["search", str(path)]) == 2 and "drop the setting" in capsys.readouterr().err
+
+
 def test_target_ratio_is_resolved_against_the_space_seed_once_and_reused(tmp_path) -> None:
     data = tiny_config(tmp_path)
     data["search"]["reward"] = {"kind": "mnasnet_hard", "target_ratio": 0.8}

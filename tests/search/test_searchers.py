@@ -12,7 +12,8 @@ from search.rewards import make_reward
 from search.searchers import ALGORITHMS, make_searcher
 from search.searchers.evolution import EvolutionSearcher
 from search.space import Decision
-from search.trial_record import CACHED, TrialRecord
+from search.searchers.fixed import FixedSearcher
+from search.trial_record import CACHED, OVER_TARGET, UNTRAINED, TrialRecord
 from search import tune_searcher
 from search.tune_searcher import SpaceSearcher, best_by_reward, best_within_target
 
@@ -47,8 +48,8 @@ def drive(searcher: SpaceSearcher, ids: list[str], fail: tuple[str, ...] = ()) -
 
 
 def trained(searcher: SpaceSearcher) -> int:
-    """Children trained (records that are not a proposal of an already trained arch)."""
-    return sum(t["status"] != CACHED for t in searcher.trials)
+    """Children trained (records that are neither a proposal of an already trained arch nor ruled out)."""
+    return sum(t["status"] not in UNTRAINED for t in searcher.trials)
 
 
 def one_at_a_time(searcher: SpaceSearcher, n: int, start: int = 0) -> list[dict]:
@@ -138,7 +139,7 @@ def test_restore_rejects_another_algorithm_or_other_settings(tmp_path) -> None:
 @pytest.mark.parametrize("algorithm", OTHERS)
 @pytest.mark.parametrize(("treatment", "reward"), [("skip", None), ("zero", 0.0)])
 def test_failed_children_are_recorded_and_treated(algorithm: str, treatment: str, reward: float | None) -> None:
-    searcher = build(algorithm, on_failure=treatment)
+    searcher = build(algorithm, on_failure=treatment, skip_over_target=False)  # every record a trained child
     drive(searcher, ["t0", "t1"], fail=("t0",))
     searcher.suggest("t2")
     searcher.on_trial_complete("t2", {"accuracy": float("nan")})
@@ -220,8 +221,9 @@ def test_the_controller_samples_only_new_archs_and_gives_up_when_none_is_left(mo
 def test_a_batch_of_the_controller_holds_distinct_new_archs() -> None:
     searcher = build("reinforce", num_samples=200)
     one_at_a_time(searcher, 200)
-    archs = [t["arch"] for t in searcher.trials]
-    assert len(set(archs)) == len(archs) == 200 and searcher.policy.updates == 200 // searcher.batch_size
+    archs = [t["arch"] for t in searcher.trials]  # trained and ruled out (over the target): never drawn again
+    assert len(set(archs)) == len(archs) and trained(searcher) == 200 and len(archs) > 200
+    assert searcher.policy.updates == len(archs) // searcher.batch_size  # ruled-out children are learnt from
 
 
 @pytest.mark.parametrize("algorithm", ["random", "evolution"])
@@ -234,3 +236,34 @@ def test_a_trained_arch_is_not_trained_again_but_learnt_from_and_costs_no_budget
     first = {t["arch"]: t for t in searcher.trials if t["status"] == "ok"}
     assert all(t["reward"] == first[t["arch"]]["reward"] and str(first[t["arch"]]["index"]) in t["reason"]
                for t in cached)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_under_the_hard_reward_a_child_over_the_target_is_not_trained_and_costs_no_budget(algorithm: str) -> None:
+    searcher = build(algorithm, num_samples=12)
+    one_at_a_time(searcher, 12)
+    ok = [t for t in searcher.trials if t["status"] == "ok"]
+    over = [t for t in searcher.trials if t["status"] == OVER_TARGET]
+    assert len(ok) == 12 and searcher.suggested == 12 and over  # target 2.0 ms: about a third of the space is over
+    assert all(t["latency_ms"] <= 2.0 for t in ok[1:])  # the first child has no mean accuracy to price it with
+    for t in over:
+        before = [u["accuracy"] for u in searcher.trials if u["status"] == "ok" and u["index"] < t["index"]]
+        assert t["accuracy"] is None and t["trial_id"] is None and t["latency_ms"] > 2.0
+        assert t["reward"] == pytest.approx(np.mean(before) * 2.0 / t["latency_ms"])  # hard reward at the mean
+    assert searcher.best()[0]["status"] == "ok"
+
+
+def test_the_soft_reward_and_a_switched_off_constraint_train_every_child() -> None:
+    soft = make_searcher("random", SPACE, latency, make_reward("mnasnet_soft", 2.0), 12, seed=3)
+    off = build("random", skip_over_target=False)
+    for searcher in (soft, off):
+        one_at_a_time(searcher, 12)
+        assert [t["status"] for t in searcher.trials] == ["ok"] * 12
+        assert any(t["latency_ms"] > 2.0 for t in searcher.trials)
+
+
+def test_a_fixed_list_is_trained_whole_even_over_the_target() -> None:
+    choices = [[3] * 6, [1] * 6, [3, 1, 1, 1, 1, 1]]  # nor_conv_3x3 everywhere: 7 ms against the 2 ms target
+    searcher = FixedSearcher(SPACE, latency, make_reward("mnasnet_hard", 2.0), 3, choices=choices)
+    one_at_a_time(searcher, 3)
+    assert [t["status"] for t in searcher.trials] == ["ok"] * 3 and searcher.trials[0]["latency_ms"] > 2.0
