@@ -193,13 +193,14 @@ class RewardConfig(Strict):
                                        "architecture's latency (e.g. 1.0: as fast as the seed)")
     w: float = Field(MNASNET_W, lt=0, description="soft-constraint exponent (MnasNet -0.07, V3-Small -0.15)")
     beta: float = Field(TUNAS_BETA, lt=0, description="TuNAS absolute-reward weight")
-    skip_over_target: bool = Field(True, description="hard reward only: a child the latency model prices over "
-                                   "the target is not trained (it could never be handed on) but rewarded at the "
-                                   "mean accuracy of the children trained so far; false trains every child")
+    skip_over_target: bool | None = Field(None, description="a child the latency model prices over the target is "
+                                          "not trained (it could never be handed on) but rewarded at the mean "
+                                          "accuracy of the children trained so far; null: on under the hard reward "
+                                          "(mnasnet_hard), the only one it applies to; false trains every child")
 
     @model_validator(mode="after")
     def _skip_needs_hard(self) -> RewardConfig:
-        if self.skip_over_target and self.kind != "mnasnet_hard" and "skip_over_target" in self.model_fields_set:
+        if self.skip_over_target and self.kind != "mnasnet_hard":
             raise ConfigIssue("skip_over_target", self.skip_over_target,
                               f"skip_over_target applies to the hard reward only (kind mnasnet_hard); the {self.kind} "
                               f"reward trades latency for accuracy, so every child is trained: drop the setting")

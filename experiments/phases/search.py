@@ -78,7 +78,7 @@ def build_searcher(cfg: Config, latency: LatencyModel, target_ms: float,
         budget=child_budget(cfg), on_failure=s.failed_child, after_complete=after_complete,
         policy=s.controller.policy(s.algorithm) if controller_based else None,
         controller=s.controller.controller(), batch_size=s.controller.batch_size,
-        evolution=s.evolution.model_dump(), tpe=s.tpe.model_dump(), skip_over_target=s.reward.skip_over_target)
+        evolution=s.evolution.model_dump(), tpe=s.tpe.model_dump(), skip_over_target=s.reward.skip_over_target is not False)
 
 
 def reward_target(cfg: Config, space: SearchSpace, latency: LatencyModel, run: RunDir,

@@ -10,6 +10,7 @@ import pytest
 from experiments.config.spaces import resolve_space
 from models.counting import count_madds
 from search.rewards import make_reward
+from search.trial_record import OVER_TARGET
 from search.tune_searcher import ControllerSearcher
 
 pytestmark = pytest.mark.ray
@@ -79,5 +80,6 @@ def test_other_algorithms_drive_a_local_tune_run(algorithm: str, tmp_path, monke
     finally:
         ray.shutdown()
     assert len(results) == 4 and not results.errors
-    assert len(searcher.trials) == 4 and all(t["status"] == "ok" for t in searcher.trials) and searcher.finished()
+    trained = [t for t in searcher.trials if t["status"] != OVER_TARGET]  # the hard reward rules out slow archs
+    assert len(trained) == 4 and all(t["status"] == "ok" for t in trained) and searcher.finished()
     assert list((tmp_path / "search").glob("searcher-state-*.pkl"))  # Tune called save(): no pickle inside
