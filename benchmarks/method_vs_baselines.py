@@ -14,21 +14,23 @@ Methods (their names in the CSV):
 The target is `benchmark.target_ratio` x MobileNetV3-Small's latency by the run's table; searches
 that feed NetAdapt aim at target x `benchmark.search_slack` (room for NetAdapt to cut).
 
-Phases (`--phase`, default all = find, train, report; `estimate` prints the time estimate only):
+Phases (`--phase`, default all = find, train, measure, report; `estimate` prints the time estimate only):
   find     searches and NetAdapt (`hwnas search` / `hwnas netadapt` run dirs in <out>/runs/), one per
            method, sharing one lookup table at `latency.resolution`; writes <out>/archs/<method>.json
   train    every final arch from scratch with the `train` recipe for `benchmark.retrain_steps` steps,
            seeds 0..N-1; each (method, seed) kept in <out>/results/<method>-s<seed>.json
-  measure  (quiet machine, run alone) every final arch found (all methods) timed live, interleaved, at latency.resolution:
-           <out>/measure.json
+  measure  (quiet machine, run alone) every final arch found (all methods) timed live, interleaved, at
+           latency.resolution: <out>/measure.json; `all` skips it when that file holds exactly the archs
+           found, `--phase measure` always times them again
   report   (all methods found) the CSV benchmarks/results/method_vs_baselines_<dataset>.csv, a Pareto plot next to it,
            a mean +/- std table
-Every phase skips what is finished, so a killed run resumes with the same command.
+Every phase skips what is finished, so a killed run resumes with the same command, and one command
+makes the CSV (nothing else of the benchmark runs while it times).
 Compute: core-hours = wall seconds x cores given (Ray's num_cpus for a search or NetAdapt command,
 torch's threads for a retraining) / 3600, so a loaded machine inflates them.
 
   .venv/bin/python benchmarks/method_vs_baselines.py --dataset cifar10 [--seeds 3] [--phase all]
-  .venv/bin/python benchmarks/method_vs_baselines.py --dataset cifar10 --phase measure   # quiet
+  .venv/bin/python benchmarks/method_vs_baselines.py --dataset cifar10 --phase measure   # time again
 """
 
 from __future__ import annotations
@@ -303,11 +305,23 @@ class Bench:
         return evaluate(model, make_loader(replace(self.data(), test=split), "test", recipe)).accuracy
 
     # ---- measure: one interleaved live sitting ---------------------------------------------------
+    def found(self) -> dict[str, str]:
+        """Every method's final arch found so far (whatever --methods says)."""
+        return {m: json.loads((self.out / "archs" / f"{m}.json").read_text())["arch"] for m in METHODS
+                if (self.out / "archs" / f"{m}.json").is_file()}
+
+    def measured(self) -> bool:
+        """Whether <out>/measure.json timed exactly the final archs found."""
+        path = self.out / "measure.json"
+        if not path.is_file():
+            return False
+        timed = {m: r["arch"] for m, r in json.loads(path.read_text())["methods"].items()}
+        return timed == self.found()
+
     def measure(self, min_time_s: float, windows: int, span_s: float) -> None:
         """Every method's final arch found so far (whatever --methods says), timed in one sitting: the
         windows interleaved round robin over at least `span_s` (this machine's slow modes last seconds)."""
-        archs = {m: json.loads((self.out / "archs" / f"{m}.json").read_text())["arch"] for m in METHODS
-                 if (self.out / "archs" / f"{m}.json").is_file()}
+        archs = self.found()
         cfg = self.config()
         settings = BenchSettings(threads=cfg.latency.threads, dtype=cfg.latency.dtype, min_runs=cfg.latency.runs)
         live = LiveLatency(cfg.latency.resolution or cfg.data.resolution, settings,  # as the run's live checks
@@ -480,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.find()
     if args.phase in ("train", "all"):
         bench.train()
-    if args.phase == "measure":
+    if args.phase == "measure" or (args.phase == "all" and not bench.measured()):
         bench.measure(args.min_time_s, args.windows, args.span_s)
     bench.report(command)
     return 0

@@ -103,6 +103,11 @@ def test_multiplier_rows_columns_and_resume(tmp_path: Path, monkeypatch: pytest.
     assert row.core_hours == pytest.approx(row.retrain_core_hours) and row.core_hours > 0
     assert row.search_core_hours == 0 and pd.isna(row.latency_ms)  # no search; not measured live yet
     assert calls == ["multiplier s0"]
+    assert not first.measured()  # `all` times the finals found unless measure.json holds exactly them
+    (out / "measure.json").write_text(json.dumps({"methods": {"multiplier": {"arch": "another", "median_ms": 1.0}}}))
+    assert not first.measured()
+    (out / "measure.json").write_text(json.dumps({"methods": {"multiplier": {"arch": row.arch, "median_ms": 1.0}}}))
+    assert first.measured()
 
     again = bench(2)  # a rerun with one more seed trains only that seed
     again.find()
@@ -144,15 +149,16 @@ def test_searched_methods_end_to_end_and_resume(tmp_path: Path, monkeypatch: pyt
     calls = counting(module, monkeypatch)
     args = ["--dataset", "embedded", "--config", str(tiny_config(tmp_path, target_ratio=0.3)),
             "--out", str(tmp_path / "out"), "--results-dir", str(tmp_path / "results"),
-            "--methods", "pipeline,search_only"]
-    assert module.main(args) == 0
-    assert module.main([*args, "--phase", "measure", "--min-time-s", "0.3", "--windows", "1"]) == 0
+            "--methods", "pipeline,search_only", "--min-time-s", "0.3", "--windows", "1", "--span-s", "0"]
+    assert module.main(args) == 0  # one command: find, train, measure, report
     csv = pd.read_csv(tmp_path / "results" / "method_vs_baselines_embedded.csv")
     assert list(zip(csv.method, csv.seed)) == [("pipeline", 0), ("search_only", 0)]
     assert csv.latency_ms.notna().all() and (csv.search_core_hours > 0).all()
     assert csv.set_index("method").netadapt_core_hours["pipeline"] > 0
     assert csv.set_index("method").netadapt_core_hours["search_only"] == 0
     assert len(calls) == 2
-    assert module.main(args) == 0  # resumed: nothing searched or retrained again
+    assert module.main(args) == 0  # resumed: nothing searched, retrained or timed again
     assert len(calls) == 2
     assert pd.read_csv(tmp_path / "results" / "method_vs_baselines_embedded.csv").equals(csv)
+    assert module.main([*args, "--phase", "measure"]) == 0  # timed again on request
+    assert pd.read_csv(tmp_path / "results" / "method_vs_baselines_embedded.csv").latency_ms.notna().all()
