@@ -58,9 +58,9 @@ The controller proposes only new archs: a batch is drawn from the policy conditi
 trained, not running, not held for pricing and not already in the batch (sampling without
 replacement, by rejection: samples of such archs are dropped and more are drawn, up to
 `DRAW_CHUNK_MAX` at a time), so it never re-proposes a trained arch and every policy update is
-made from `batch_size` children, trained or ruled out by the hard constraint. (Before, a converging controller re-proposed trained archs
-thousands of times per search, each completed from its record and learnt from, which cost a policy
-update every `batch_size` of them; docs/controller_tuning.md.) After `MAX_REPEATS` samples in a row
+made from `batch_size` children, trained or ruled out by the hard constraint. (Before, a converging
+controller re-proposed trained archs thousands of times per search, each completed from its record
+and learnt from, which cost a policy update every `batch_size` of them; docs/controller_tuning.md.) After `MAX_REPEATS` samples in a row
 of such archs the search ends early (`exhausted`).
 """
 

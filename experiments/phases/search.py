@@ -81,6 +81,11 @@ def build_searcher(cfg: Config, latency: LatencyModel, target_ms: float,
         evolution=s.evolution.model_dump(), tpe=s.tpe.model_dump(), skip_over_target=s.reward.skip_over_target is not False)
 
 
+def trained_children(searcher: SpaceSearcher) -> int:
+    """Children the search trained (its records less the cached and ruled-out ones)."""
+    return sum(t["status"] not in UNTRAINED for t in searcher.trials)
+
+
 def reward_target(cfg: Config, space: SearchSpace, latency: LatencyModel, run: RunDir,
                   log: Callable[[str], None] = print) -> float:
     """The reward's latency target in ms; a `target_ratio` is resolved against the space's seed
@@ -161,7 +166,7 @@ def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel
     attempt = 0
     if resume and state.is_file():
         searcher.restore(str(state))
-        trained = sum(t["status"] not in UNTRAINED for t in searcher.trials)
+        trained = trained_children(searcher)
         attempt = len(list(run.path(layout.RAY_DIR).glob("search-*")))
         if searcher.finished():
             log(f"search: finished in an earlier attempt ({trained} children); nothing to train")
@@ -169,19 +174,20 @@ def run_search(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel
             log(f"search: resumed with {trained} children done, {searcher.requeue_pending()} "
                 f"re-issued, {searcher.num_samples - searcher.suggested} still to sample")
     if not searcher.finished():
-        current().search_started(searcher.num_samples, sum(t["status"] not in UNTRAINED for t in searcher.trials))
+        current().search_started(searcher.num_samples, trained_children(searcher))
         tune_children(cfg, run, data, searcher, attempt)
         current().search_finished()
     top = write_results(run, searcher, one_shot)
     done = sum(t["status"] == "ok" for t in searcher.trials)
     cached = sum(t["status"] == CACHED for t in searcher.trials)
     over = sum(t["status"] == OVER_TARGET for t in searcher.trials)
-    run.write_json(layout.SEARCH_RESULT, {"children": len(searcher.trials) - cached - over, "ok": done, "cached": cached,
+    trained = trained_children(searcher)
+    run.write_json(layout.SEARCH_RESULT, {"children": trained, "ok": done, "cached": cached,
                                           "over_target": over,
                                           "best_arch": top[0]["arch"] if top else None,
                                           "target_ms": target_ms, **calibration_facts(latency)})
     spent = searcher.timings
-    log(f"search: {len(searcher.trials) - cached - over} children ({done} ok), {cached} proposals of trained archs not "
+    log(f"search: {trained} children ({done} ok), {cached} proposals of trained archs not "
         f"trained again, {over} over the target not trained (the hard constraint){' (the algorithm proposed only trained archs: ended early)' if searcher.exhausted else ''}; best {top[0]['arch'] if top else 'none'}; "
         f"wrote {run.path(layout.TRIALS)}, {run.path(layout.TOPK)}, {run.path(layout.BEST_ARCH)}")
     log(f"search: driver seconds in the searcher: sampling {spent['sample_s']:.2f}, latency {spent['latency_s']:.2f}, "
