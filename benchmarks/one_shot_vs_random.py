@@ -40,7 +40,7 @@ from latency.predict import LatencyModel, MaddsLatency
 from models import atomic
 from models.spec import ArchSpec
 
-DEMO = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "demo.yaml"
+DEMO = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "demo-one-shot.yaml"  # `make demo`
 ROWS = ("seed", "role", "arch", "latency_ms", "val_accuracy", "test_accuracy", "params", "madds", "seconds")
 DRAWS = 200  # random archs priced per batch while looking for ones at the seed arch's latency
 MAX_DRAWS = 20_000
