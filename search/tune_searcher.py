@@ -60,8 +60,8 @@ replacement, by rejection: samples of such archs are dropped and more are drawn,
 `DRAW_CHUNK_MAX` at a time), so it never re-proposes a trained arch and every policy update is
 made from `batch_size` children, trained or ruled out by the hard constraint. (Before, a converging
 controller re-proposed trained archs thousands of times per search, each completed from its record
-and learnt from, which cost a policy update every `batch_size` of them; docs/controller_tuning.md.) After `MAX_REPEATS` samples in a row
-of such archs the search ends early (`exhausted`).
+and learnt from, which cost a policy update every `batch_size` of them; docs/controller_tuning.md.)
+After `MAX_REPEATS` samples in a row of such archs the search ends early (`exhausted`).
 """
 
 from __future__ import annotations
