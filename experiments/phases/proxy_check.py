@@ -48,7 +48,7 @@ from experiments.training.loop import TrainingDiverged, seed_everything, train
 from models import atomic
 from models.builder import build_model
 from models.spec import ArchSpec
-from search.one_shot import STATE_FILE
+from search.one_shot import STATE_FILE, OneShotSearch
 from search.space import SearchSpace
 from search.tune_searcher import LatencyModel
 
@@ -135,9 +135,17 @@ def shared_weight_accuracies(cfg: Config, run: RunDir, data: DataBundle, latency
     search.load(checkpoint)
     if search.step < search.config.steps:
         log(f"proxy-check: the supernet stopped at step {search.step} of {search.config.steps}; scoring it as it is")
-    loader = BatchLoader(data.val, data.mean, data.std, cfg.search.one_shot.val_batch_size, drop_last=True)
+    return [accuracy for accuracy, _ in path_scores(search, data, cfg.search.one_shot.val_batch_size, archs)]
+
+
+def path_scores(search: OneShotSearch, data: DataBundle, batch_size: int,
+                archs: Sequence[list[int]]) -> list[tuple[float, float]]:
+    """Each path's shared-weight (accuracy, cross-entropy), means over the validation split's batches of
+    `batch_size` (BatchNorm on each batch's own statistics, as the search scores paths)."""
+    loader = BatchLoader(data.val, data.mean, data.std, batch_size, drop_last=True)
     batches = list(loader) or list(BatchLoader(data.val, data.mean, data.std, len(data.val.labels)))
-    return [float(np.mean([search.evaluate(choices, x, y)[0] for x, y in batches])) for choices in archs]
+    scores = [[search.evaluate(choices, x, y) for x, y in batches] for choices in archs]
+    return [(float(np.mean([a for a, _ in s])), float(np.mean([loss for _, loss in s]))) for s in scores]
 
 
 def run_proxy_check(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel, archs: int,
