@@ -73,12 +73,14 @@ def equal_latency_archs(cfg: Config, latency: LatencyModel, seed_arch: ArchSpec,
         if hasattr(latency, "time_quietly"):  # a table: time the batch's missing pieces together
             latency.time_quietly(specs)
         for spec in specs:
+            if spec == seed_arch:
+                continue
             rel = latency(spec) / target - 1
-            if spec != seed_arch and abs(rel) <= tolerance:
+            if abs(rel) <= tolerance:
                 found.setdefault(spec.to_str(), spec)
                 if len(found) == count:
                     return list(found.values())
-            elif spec != seed_arch:
+            else:
                 outside.setdefault(spec.to_str(), (rel, spec))
     nearest = sorted(outside.values(), key=lambda item: abs(item[0]))[:count - len(found)]
     print(f"only {len(found)} of {MAX_DRAWS} random archs lie within +/-{tolerance:.0%} of the seed arch's "

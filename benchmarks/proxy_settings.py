@@ -33,6 +33,7 @@ from experiments.data import load_data
 from experiments.phases.one_shot import one_shot_search
 from experiments.phases.proxy_check import path_scores
 from experiments.phases.search import make_reward_of, reward_target
+from experiments.report.proxy_section import tau_text
 from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir
 from latency.fidelity import kendall_tau_interval
@@ -48,11 +49,6 @@ ROWS = ("variant", "arch", "shared_accuracy", "shared_likelihood", "long_accurac
 
 def slug(variant: str) -> str:
     return "_".join(o.split(".")[-1] for o in variant.split()) or "baseline"
-
-
-def tau_text(stats: dict) -> str:
-    lo, hi = stats["ci95"]
-    return f"{stats['value']:+.2f} [{lo:+.2f}, {hi:+.2f}]"
 
 
 def main() -> None:
