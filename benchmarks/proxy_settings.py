@@ -11,10 +11,13 @@ accuracy (what `hwnas proxy-check` reports) and their likelihood exp(-loss) (the
 reward takes by default). Per variant it prints both taus against the long accuracies with their
 bootstrap 95% intervals, the goal, the difference to the baseline, and the supernet's wall time (the
 demo's budget is 15 min in all). One check's 12 archs choose the setting, so the figure that chose it
-is optimistic; confirm a chosen setting on a fresh check (`hwnas proxy-check` in a new run directory).
+is optimistic; confirm a chosen setting on fresh archs: extend the check (`hwnas proxy-check --archs 24` in a
+copy of the run: the first 12 long trainings are reused) and pass `--held-out-from 12`, which adds each tau
+over archs 13-24 alone. As a reference that is no proxy, it prints the tau of ranking archs by fewer SE
+blocks (at this recipe the 4-epoch stand-alone accuracy falls with the number of SE blocks).
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/proxy_settings.py --run runs/demo-one-shot \\
-        --variant "" --variant "search.one_shot.steps=1800" [--out runs/bench/proxy-settings]
+        --variant "" --variant "search.one_shot.steps=1800" [--out runs/bench/proxy-settings] [--held-out-from 12]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -58,6 +62,9 @@ def main() -> None:
     parser.add_argument("--variant", action="append", default=None, help="overrides ('' = the config as it is)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench/proxy-settings"))
     parser.add_argument("--threads", type=int, default=2, help="torch threads of the supernet training")
+    parser.add_argument("--held-out-from", type=int, default=None, metavar="K",
+                        help="also print tau over the check's archs after the first K (archs that did not choose "
+                             "the setting, e.g. a check extended with --archs 2K)")
     args = parser.parse_args()
     variants = args.variant or [""]
     torch.set_num_threads(args.threads)
@@ -67,6 +74,12 @@ def main() -> None:
     baseline: dict[str, float] = {}
     print(f"proxy check {args.run}: {len(check)} archs, long budget {check['long_budget'].iloc[0]}, long accuracy "
           f"{long.min():.3f}-{long.max():.3f}; goal tau >= {GOAL} (stretch {STRETCH})")
+    held_out = slice(args.held_out_from, None) if args.held_out_from is not None else None
+    se_blocks = check["arch"].str.count("_se_").to_numpy(float)
+    print("reference, not a proxy: fewer SE blocks ranks higher: tau "
+          + tau_text(kendall_tau_interval(-se_blocks, long))
+          + (f"; archs {args.held_out_from + 1}-{len(check)}: "
+             + tau_text(kendall_tau_interval(-se_blocks[held_out], long[held_out])) if held_out else ""))
     for variant in variants:
         cfg = load_config(args.config, variant.split())
         assert cfg.search is not None
@@ -87,13 +100,18 @@ def main() -> None:
         likelihood = [math.exp(-loss) for _, loss in scores]
         taus = {"accuracy": kendall_tau_interval(accuracy, long), "likelihood": kendall_tau_interval(likelihood, long)}
         baseline = baseline or {k: v["value"] for k, v in taus.items()}
+        if held_out:
+            kept = {"accuracy": np.asarray(accuracy)[held_out], "likelihood": np.asarray(likelihood)[held_out]}
+            held = {k: tau_text(kendall_tau_interval(v, long[held_out])) for k, v in kept.items()}
         rows += [{"variant": variant or "(config)", "arch": a, "shared_accuracy": acc, "shared_likelihood": lik,
                   "long_accuracy": lo, "supernet_s": seconds}
                  for a, acc, lik, lo in zip(check["arch"], accuracy, likelihood, long)]
         print(f"{variant or '(config as it is)'}: supernet {search.step} steps, {seconds:.0f} s of training "
               f"({time.perf_counter() - clock:.0f} s this call); shared accuracy {min(accuracy):.3f}-{max(accuracy):.3f}; "
               + "; ".join(f"tau by {k} {tau_text(v)} ({'meets' if v['value'] >= GOAL else 'misses'} {GOAL}; "
-                          f"{v['value'] - baseline[k]:+.2f} vs the first variant)" for k, v in taus.items()),
+                          f"{v['value'] - baseline[k]:+.2f} vs the first variant)" for k, v in taus.items())
+              + (f"; archs {args.held_out_from + 1}-{len(check)} only: "
+                 + "; ".join(f"tau by {k} {t}" for k, t in held.items()) if held_out else ""),
               flush=True)
         atomic.write_text(args.out / "proxy_settings.csv", pd.DataFrame(rows, columns=list(ROWS)).to_csv(index=False))
     print(f"wrote {args.out / 'proxy_settings.csv'}")
