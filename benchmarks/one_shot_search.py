@@ -2,9 +2,9 @@
 
 Runs the one-shot search exactly as `search.strategy: one_shot` runs it in the demo
 (`experiments.phases.one_shot.one_shot_search`: the supernet, controller, policy and loop settings of
-experiments/configs/demo.yaml's `search` section, with any `key=value` overrides) once per seed (the
-config's `seed` set to it; the data stay those of the demo's seed), and prints per seed, each beside
-its goal (issue 14):
+the `search` section of `--config`, by default experiments/configs/demo-one-shot.yaml, the config
+`make demo` runs, with any `key=value` overrides) once per seed (the config's `seed` set to it; the
+data stay those of the demo's seed), and prints per seed, each beside its goal (issue 14):
 
 - sampled children (goal >= 500);
 - the controller's mean path entropy at the start and the end (goal: down >= 25%);
@@ -20,9 +20,9 @@ its goal (issue 14):
 
 Latency: the demo fills a LiteRT lookup table on first use, minutes of measurements this script
 does not repeat; by default the multiply-add proxy `latency.predict.MaddsLatency` stands in, or
-`--table PATH` reads a filled table. The reward target is the demo's ratio x the seed arch under the
-same model. On a shared machine the wall time is noisy (it scales with the load); the learning
-figures are not.
+`--table PATH` reads a filled table (at the config's `latency.resolution`, as the run prices paths).
+The reward target is the demo's ratio x the seed arch under the same model. On a shared machine the
+wall time is noisy (it scales with the load); the learning figures are not.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/one_shot_search.py [--seeds 0 1 2] [search.one_shot.steps=300 ...]
 """
@@ -46,7 +46,7 @@ from experiments.rundir.run_dir import RunDir
 from latency.predict import LatencyModel, MaddsLatency, TableLatency
 from latency.table import LatencyTable
 
-DEMO = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "demo.yaml"
+DEMO = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "demo-one-shot.yaml"  # `make demo`
 GOALS = {"children": 500, "entropy_drop": 0.25, "minutes": 5.0}
 
 
@@ -95,19 +95,20 @@ def learning_curve(samples: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("overrides", nargs="*", metavar="key=value", help="overrides of demo.yaml "
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="overrides of the config "
                         "(e.g. search.one_shot.steps=300 search.controller.lr=0.05)")
+    parser.add_argument("--config", type=Path, default=DEMO, help="run config (default: the demo's)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: best on a loaded machine)")
     parser.add_argument("--table", type=Path, default=None, help="a filled latency table instead of the proxy")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    cfg = load_config(DEMO, args.overrides)
+    cfg = load_config(args.config, args.overrides)
     assert cfg.search is not None
     clock = time.perf_counter()
     data = load_data(cfg.data, cfg.seed)
-    latency, latency_name = latency_for(args.table, data.resolution, data.num_classes)
+    latency, latency_name = latency_for(args.table, cfg.latency.resolution, data.num_classes)
     s = cfg.search
     print(f"data: {data.summary()} in {time.perf_counter() - clock:.1f} s; space {cfg.space}; reward {s.reward.kind} "
           f"w {s.reward.w}; latency: {latency_name}; {args.threads} thread(s); load average "
