@@ -57,6 +57,11 @@ def slug(variant: str) -> str:
         or "baseline"
 
 
+def tail_tau(scores: object, long: np.ndarray, start: int) -> str:
+    """Tau of `scores` against `long` over the archs from index `start` on (those that chose nothing)."""
+    return tau_text(kendall_tau_interval(np.asarray(scores, dtype=float)[start:], long[start:]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run", type=Path, default=Path("runs/demo-one-shot"), help="a finished proxy check")
@@ -76,12 +81,11 @@ def main() -> None:
     baseline: dict[str, float] = {}
     print(f"proxy check {args.run}: {len(check)} archs, long budget {check['long_budget'].iloc[0]}, long accuracy "
           f"{long.min():.3f}-{long.max():.3f}; goal tau >= {GOAL} (stretch {STRETCH})")
-    held_out = slice(args.held_out_from, None) if args.held_out_from is not None else None
-    se_blocks = check["arch"].str.count("_se_").to_numpy(float)
-    print("reference, not a proxy: fewer SE blocks ranks higher: tau "
-          + tau_text(kendall_tau_interval(-se_blocks, long))
-          + (f"; archs {args.held_out_from + 1}-{len(check)}: "
-             + tau_text(kendall_tau_interval(-se_blocks[held_out], long[held_out])) if held_out is not None else ""))
+    start = args.held_out_from
+    archs_after = f"; archs {start + 1}-{len(check)}" if start is not None else ""
+    fewer_se = -check["arch"].str.count("_se_").to_numpy(float)
+    print("reference, not a proxy: fewer SE blocks ranks higher: tau " + tau_text(kendall_tau_interval(fewer_se, long))
+          + (f"{archs_after}: {tail_tau(fewer_se, long, start)}" if start is not None else ""))
     for variant in variants:
         cfg = load_config(args.config, variant.split())
         assert cfg.search is not None
@@ -100,11 +104,9 @@ def main() -> None:
         scores = path_scores(search, data, cfg.search.one_shot.val_batch_size, archs)
         accuracy = [a for a, _ in scores]
         likelihood = [math.exp(-loss) for _, loss in scores]
-        taus = {"accuracy": kendall_tau_interval(accuracy, long), "likelihood": kendall_tau_interval(likelihood, long)}
+        by = {"accuracy": accuracy, "likelihood": likelihood}
+        taus = {k: kendall_tau_interval(v, long) for k, v in by.items()}
         baseline = baseline or {k: v["value"] for k, v in taus.items()}
-        if held_out is not None:
-            kept = {"accuracy": np.asarray(accuracy)[held_out], "likelihood": np.asarray(likelihood)[held_out]}
-            held = {k: tau_text(kendall_tau_interval(v, long[held_out])) for k, v in kept.items()}
         rows += [{"variant": variant or "(config)", "arch": a, "shared_accuracy": acc, "shared_likelihood": lik,
                   "long_accuracy": lo, "supernet_s": seconds}
                  for a, acc, lik, lo in zip(check["arch"], accuracy, likelihood, long)]
@@ -112,8 +114,8 @@ def main() -> None:
               f"({time.perf_counter() - clock:.0f} s this call); shared accuracy {min(accuracy):.3f}-{max(accuracy):.3f}; "
               + "; ".join(f"tau by {k} {tau_text(v)} ({'meets' if v['value'] >= GOAL else 'misses'} {GOAL}; "
                           f"{v['value'] - baseline[k]:+.2f} vs the first variant)" for k, v in taus.items())
-              + (f"; archs {args.held_out_from + 1}-{len(check)} only: "
-                 + "; ".join(f"tau by {k} {t}" for k, t in held.items()) if held_out is not None else ""),
+              + (f"{archs_after} only: " + "; ".join(f"tau by {k} {tail_tau(v, long, start)}" for k, v in by.items())
+                 if start is not None else ""),
               flush=True)
         atomic.write_text(args.out / "proxy_settings.csv", pd.DataFrame(rows, columns=list(ROWS)).to_csv(index=False))
     print(f"wrote {args.out / 'proxy_settings.csv'}")
