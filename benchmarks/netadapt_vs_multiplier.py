@@ -16,6 +16,9 @@ full 10,000-image test set (JPEG copy, `cifar10_test10k_jpeg.npz`; the tighter e
 Phases: `train` (NetAdapt runs, then the multipliers already matched), `match` (quiet: live
 latency only), `all` (train NetAdapt, match, train the multipliers). Writes <out>/match.csv,
 <out>/results.csv and prints mean test accuracy +/- 95% interval (t) per method.
+`retrain` (after them) adds the paper's other final phase: each NetAdapt arch trained from scratch with
+the recipe, seed and steps of its multiplier (method `netadapt_retrained`), so that NetAdapt's arch and
+the multiplier's differ in nothing but their widths; it reads <out>/results.csv and needs no run directory.
 Run on a quiet machine: .venv/bin/python benchmarks/netadapt_vs_multiplier.py --phase all
 Smoke: ... --phase all --seeds 1 --train-steps 4 --finetune-steps 2 --final-steps 2 --max-iterations 1
   --seed-arch <a tiny arch> --widths 0.2,0.3 --min-time-s 0.3 (a tiny seed keeps the table fill short)
@@ -158,19 +161,45 @@ def test10k(data: DataBundle) -> DataBundle:
 
 def train_multiplier(run: Path, seed: int, width: float, out: Path) -> dict[str, Any]:
     """The matched multiplier trained from scratch with the run's recipe for NetAdapt's total steps."""
-    target = out / f"multiplier-s{seed}"
+    cfg = run_config(run)
+    steps = total_steps(run, load_data(cfg.data, cfg.seed))
+    return train_from_scratch(cfg, width_multiplier("small", width), steps, out / f"multiplier-s{seed}",
+                              f"multiplier {width} seed {seed}") | {"width": width}
+
+
+def train_from_scratch(cfg: Config, spec: ArchSpec, steps: int, target: Path, desc: str) -> dict[str, Any]:
+    """`spec` trained from scratch with `cfg`'s recipe and seed for `steps`, tested on the run's and the 10k
+    test set; kept in `target` (metrics.json last), and read back from there when it is complete."""
     if (target / layout.METRICS).is_file():
         return json.loads((target / layout.METRICS).read_text())
-    cfg = run_config(run)
     data = load_data(cfg.data, cfg.seed)
-    spec = width_multiplier("small", width)
-    steps = total_steps(run, data)
-    model, metrics = train_arch(spec, data, cfg.train, seed=cfg.seed, augment=cfg.data.augment, steps=steps,
-                                desc=f"multiplier {width} seed {seed}")
-    metrics |= {"width": width, "test10k_accuracy": evaluate(model, make_loader(test10k(data), "test", cfg.train)).accuracy}
+    model, metrics = train_arch(spec, data, cfg.train, seed=cfg.seed, augment=cfg.data.augment, steps=steps, desc=desc)
+    metrics |= {"test10k_accuracy": evaluate(model, make_loader(test10k(data), "test", cfg.train)).accuracy}
     atomic.save_torch(target / layout.WEIGHTS, state_dict_cpu(model))
     atomic.write_json(target / layout.METRICS, metrics)
     return metrics
+
+
+def retrain_netadapt(rows: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
+    """The paper's other final phase: each seed's NetAdapt arch trained from scratch with the recipe and
+    for the steps its multiplier got (so the two archs differ in nothing else), as method
+    `netadapt_retrained`; the recipe is the seed's run's, or the one this script gives its runs when
+    that run directory is gone (`results.csv` holds the archs and steps)."""
+    runs = netadapt_runs(args)
+    retrained = []
+    for seed, pair in rows[rows.method == "multiplier"].groupby("seed"):
+        mult = pair.iloc[0]
+        arch = rows[(rows.method == "netadapt") & (rows.seed == seed)].arch.iloc[0]
+        run = runs[seed] if seed < len(runs) else None
+        cfg = run_config(run) if run is not None and (run / layout.CONFIG).is_file() else \
+            validate_config(config(int(seed), args.out, args), "<netadapt_vs_multiplier config>", check_files=True)
+        metrics = train_from_scratch(cfg, ArchSpec.from_str(arch), int(mult.steps),
+                                     args.out / f"netadapt-retrained-s{seed}", f"NetAdapt arch from scratch seed {seed}")
+        na_ms = rows[(rows.method == "netadapt") & (rows.seed == seed)].live_ms.iloc[0]
+        retrained.append({"method": "netadapt_retrained", "seed": seed, "width": float("nan"), "arch": arch,
+                          "test_accuracy": metrics["test_accuracy"], "test10k_accuracy": metrics["test10k_accuracy"],
+                          "steps": metrics["steps"], "live_ms": na_ms})
+    return pd.concat([rows[rows.method != "netadapt_retrained"], pd.DataFrame(retrained)], ignore_index=True)
 
 
 def netadapt_result(run: Path) -> dict[str, Any]:
@@ -193,24 +222,27 @@ def interval(values: list[float]) -> tuple[float, float]:
 
 
 def report(rows: pd.DataFrame, matched: pd.DataFrame) -> None:
-    print("\nmethod      seeds  test acc (10k JPEG)   test acc (1k)        live ms  steps")
+    print("\nmethod              seeds  test acc (10k JPEG)   test acc (1k)        live ms  steps")
     means = {}
     for method, group in rows.groupby("method", sort=False):
         m10, h10 = interval(group.test10k_accuracy.tolist())
         m1, h1 = interval(group.test_accuracy.tolist())
         means[method] = group.test10k_accuracy.tolist()
-        print(f"{method:<11} {len(group):>5}  {m10:.4f} +/- {h10:.4f}     {m1:.4f} +/- {h1:.4f}   "
+        print(f"{method:<19} {len(group):>5}  {m10:.4f} +/- {h10:.4f}     {m1:.4f} +/- {h1:.4f}   "
               f"{group.live_ms.mean():7.4f}  {int(group.steps.mean())}")
     print("latency match:\n" + matched[["width", "netadapt_ms", "multiplier_ms", "rel", "within_3pct"]].to_string(index=False))
-    if {"netadapt", "multiplier"} <= set(means) and len(means["netadapt"]) == len(means["multiplier"]):
-        diff, half = interval([a - b for a, b in zip(means["netadapt"], means["multiplier"])])
-        ahead = "yes" if diff > 0 else "no"
-        print(f"NetAdapt ahead on mean test accuracy (10k): {ahead}, by {diff:+.4f} +/- {half:.4f} (paired by seed)")
+    for method, what in (("netadapt", "NetAdapt"), ("netadapt_retrained", "NetAdapt's arch retrained from scratch")):
+        if {method, "multiplier"} <= set(means) and len(means[method]) == len(means["multiplier"]):
+            diff, half = interval([a - b for a, b in zip(means[method], means["multiplier"])])
+            print(f"{what} ahead of the multiplier on mean test accuracy (10k): {'yes' if diff > 0 else 'no'}, "
+                  f"by {diff:+.4f} +/- {half:.4f} (paired by seed)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--phase", choices=("match", "train", "all"), default="all")
+    parser.add_argument("--phase", choices=("match", "train", "all", "retrain"), default="all",
+                        help="retrain: also train each NetAdapt arch from scratch like its multiplier (reads "
+                             "<out>/results.csv, written by train/all; needs no NetAdapt run directory)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench/netadapt-vs-multiplier"))
     parser.add_argument("--netadapt-run", type=Path, action="append", help="a finished `hwnas netadapt` run on "
                         "CIFAR-10 (V3-Small seed); repeat once per seed, in seed order")
@@ -228,6 +260,14 @@ def main() -> None:
     parser.add_argument("--min-time-s", type=float, default=3.0, help="live timing per arch (seconds)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.phase == "retrain":
+        results, match_path = args.out / "results.csv", args.out / "match.csv"
+        if not results.is_file() or not match_path.is_file():
+            sys.exit(f"{results} or {match_path} missing: run --phase all (or train after match) first")
+        frame = retrain_netadapt(pd.read_csv(results), args)
+        atomic.write_text(results, frame.to_csv(index=False))
+        report(frame, pd.read_csv(match_path))
+        return
     runs = netadapt_runs(args)
     if args.phase in ("train", "all"):
         for seed, run in enumerate(runs):

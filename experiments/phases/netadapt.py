@@ -29,8 +29,8 @@ from experiments.rundir.run_dir import RunDir
 from experiments.training.arch import save_trained
 from experiments.training.loop import budget_steps, evaluate, make_loader, seed_everything, train
 from experiments.training.weights import load_trained
-from latency.export import arch_input_shape, tflite_bytes
 from latency.calibration import Calibration
+from latency.export import arch_input_shape, tflite_bytes
 from latency.predict import LatencyModel, TableLatency
 from models import ArchSpec, atomic, build_model, count_madds, count_params
 from netadapt.config import LoopConfig

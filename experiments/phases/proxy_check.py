@@ -10,7 +10,10 @@ extends a smaller one) are scored twice:
   each batch's own statistics, as the search scores paths;
 - by a longer stand-alone training with the same recipe: `long_steps` optimizer steps when given,
   else 4x the proxy's budget (4x the child budget's steps or epochs; for a one-shot proxy, 4x the
-  child budget, which is what its top-k children get).
+  child budget, which is what its top-k children get). With `long_seeds` K > 1 each arch's long
+  training runs K times (seeds: the config's, then the next K - 1) and `long_accuracy` is their mean:
+  one short training is itself a noisy score, and the tau of the first two seeds against each other
+  (`reference`: the reference's own repeatability) says how high any proxy's tau can be expected to go.
 
 Every training starts from the config's seed (equal footing: the same initial draw and data order
 for all archs) and runs as a Ray task (`experiments.ray_jobs.tasks.as_completed`, at most
@@ -18,7 +21,7 @@ for all archs) and runs as a Ray task (`experiments.ray_jobs.tasks.as_completed`
 training, then its long one: a check stopped early holds complete pairs). Each finished training is
 recorded at once in `proxy_check_state.json`, so a killed check started again retrains none of the
 finished ones (a result is reused only for the same arch, budget, recipe and seed). At the end:
-`proxy_check.csv` (`PROXY_COLUMNS`, one row per arch) and `plots/proxy_check.png` (proxy against
+`proxy_check.csv` (`PROXY_COLUMNS`, one row per arch; with K > 1 also `long_accuracy_seed<s>` per seed) and `plots/proxy_check.png` (proxy against
 long accuracy), both written atomically, and Kendall's tau-b with its bootstrap 95% interval.
 """
 
@@ -41,7 +44,7 @@ from experiments.phases.one_shot import one_shot_search
 from experiments.phases.search import make_reward_of, reward_target
 from experiments.ray_jobs.tasks import as_completed
 from experiments.report import plots
-from experiments.report.proxy_section import proxy_tau
+from experiments.report.proxy_section import proxy_tau, reference_tau
 from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir
 from experiments.training.loop import TrainingDiverged, seed_everything, train
@@ -149,9 +152,11 @@ def path_scores(search: OneShotSearch, data: DataBundle, batch_size: int,
 
 
 def run_proxy_check(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel, archs: int,
-                    long_steps: int | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Score `archs` random archs by the proxy and by longer training inside an initialised Ray; writes
-    the CSV and the plot; returns Kendall's tau-b {"value", "ci95", "n"} and the table ("rows")."""
+                    long_steps: int | None = None, long_seeds: int = 1,
+                    log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Score `archs` random archs by the proxy and by longer training (`long_seeds` times each) inside an
+    initialised Ray; writes the CSV and the plot; returns Kendall's tau-b {"value", "ci95", "n"}, the
+    table ("rows") and, with two or more seeds, the first two long seeds' tau against each other ("reference")."""
     s = cfg.search
     if s is None:
         raise ConfigError("<config>", ["search: missing; `hwnas proxy-check` checks the search's proxy"])
@@ -161,14 +166,16 @@ def run_proxy_check(cfg: Config, run: RunDir, data: DataBundle, latency: Latency
     training = s.child_training
     proxy_budget, long_budget = budgets(training, long_steps)
     one_shot = s.strategy == "one_shot"
-    long_jobs = [TrainJob(a, "long", seed=cfg.seed, **long_budget) for a in names]
+    seeds = list(range(cfg.seed, cfg.seed + long_seeds))
+    long_jobs = {s: [TrainJob(a, "long", seed=s, **long_budget) for a in names] for s in seeds}
     proxy_jobs = [] if one_shot else [TrainJob(a, "proxy", seed=cfg.seed, **proxy_budget) for a in names]
-    # arch by arch (its proxy, then its long training): a check stopped early holds complete pairs
-    jobs = [j for pair in itertools.zip_longest(proxy_jobs, long_jobs) for j in pair if j is not None]
+    # arch by arch (its proxy, then its long trainings): a check stopped early holds complete rows
+    jobs = [j for row in itertools.zip_longest(proxy_jobs, *long_jobs.values()) for j in row if j is not None]
     state = ProxyState(run, {"training": training.model_dump(mode="json"), "augment": cfg.data.augment})
     todo = [j for j in jobs if j.key not in state.results]
     log(f"proxy-check: {archs} archs; proxy {'shared weights of the one-shot supernet' if one_shot else 'stand-alone '}"
-        f"{'' if one_shot else proxy_jobs[0].budget}, long {long_jobs[0].budget}; {len(jobs) - len(todo)} trainings "
+        f"{'' if one_shot else proxy_jobs[0].budget}, long {long_jobs[cfg.seed][0].budget}"
+        f"{f' x {long_seeds} seeds' if long_seeds > 1 else ''}; {len(jobs) - len(todo)} trainings "
         f"done before, {len(todo)} to run")
     if one_shot:
         proxy = shared_weight_accuracies(cfg, run, data, latency, choices, log)
@@ -180,16 +187,21 @@ def run_proxy_check(cfg: Config, run: RunDir, data: DataBundle, latency: Latency
         log(f"proxy-check: [{i}/{len(todo)}] {job.kind} {job.budget}: accuracy {accuracy:.4f}  {job.arch}")
     if not one_shot:
         proxy = [state.results[j.key] for j in proxy_jobs]
-    long = [state.results[j.key] for j in long_jobs]
-    frame = pd.DataFrame({"arch": names, "proxy_accuracy": proxy, "long_accuracy": long,
+    per_seed = {s: [state.results[j.key] for j in jobs_of_seed] for s, jobs_of_seed in long_jobs.items()}
+    frame = pd.DataFrame({"arch": names, "proxy_accuracy": proxy, "long_accuracy": np.mean(list(per_seed.values()), axis=0),
                           "latency_ms": [float(latency(ArchSpec.from_str(a))) for a in names],
                           "proxy_budget": "one-shot supernet" if one_shot else proxy_jobs[0].budget,
-                          "long_budget": long_jobs[0].budget}, columns=list(PROXY_COLUMNS))
+                          "long_budget": long_jobs[cfg.seed][0].budget}, columns=list(PROXY_COLUMNS))
+    if long_seeds > 1:
+        for s, accuracies in per_seed.items():
+            frame[f"long_accuracy_seed{s}"] = accuracies
     atomic.write_text(run.path(layout.PROXY_CHECK), frame.to_csv(index=False))
     stats = proxy_tau(frame)
     run.plots.mkdir(exist_ok=True)
     plots.proxy_fidelity(frame["proxy_accuracy"].to_numpy(float), frame["long_accuracy"].to_numpy(float),
                          frame["proxy_budget"].iloc[0], frame["long_budget"].iloc[0], stats["value"],
                          run.path(layout.PROXY_CHECK_PLOT))
+    if long_seeds > 1:
+        stats["reference"] = reference_tau(frame)
     return {**stats, "rows": frame}
 

@@ -32,6 +32,17 @@ def proxy_tau(frame: pd.DataFrame) -> dict[str, Any]:
     return kendall_tau_interval(both["proxy_accuracy"].to_numpy(float), both["long_accuracy"].to_numpy(float))
 
 
+def reference_tau(frame: pd.DataFrame) -> dict[str, Any] | None:
+    """Kendall's tau-b of the first two long-training seeds' accuracies (`long_accuracy_seed<s>` columns, written
+    by `hwnas proxy-check --long-seeds`) against each other, over the rows where both exist, with its bootstrap
+    interval: the reference's own repeatability; None with fewer than two seeds."""
+    columns = [c for c in frame.columns if c.startswith("long_accuracy_seed")][:2]
+    if len(columns) < 2:
+        return None
+    both = frame[columns].apply(pd.to_numeric, errors="coerce").dropna()
+    return kendall_tau_interval(both[columns[0]].to_numpy(float), both[columns[1]].to_numpy(float))
+
+
 def tau_text(stats: dict[str, Any]) -> str:
     """'0.61 (95% bootstrap interval 0.30 to 0.85, 12 archs)'."""
     lo, hi = stats["ci95"]
@@ -79,6 +90,13 @@ def proxy_section(run: RunDir) -> str:
              f"Kendall tau (proxy vs longer training): **{tau_text(stats)}**. A tau near 1 means the proxy orders "
              f"archs as longer training does; an interval reaching 0 means this many archs cannot tell the proxy "
              f"from a random ranking.", ""]
+    reference = reference_tau(frame)
+    if reference is not None:
+        seeds = [c.removeprefix("long_accuracy_seed") for c in frame.columns if c.startswith("long_accuracy_seed")]
+        lines += [f"Longer training repeated with {len(seeds)} seeds ({', '.join(seeds)}); its mean is the reference. "
+                  f"The reference against itself (seed {seeds[0]} vs seed {seeds[1]}): Kendall tau "
+                  f"**{tau_text(reference)}**: no proxy can be expected to rank the archs much better than the "
+                  f"longer training repeats its own ranking.", ""]
     if run.has(PROXY_CHECK_PLOT):
         lines += [image(PROXY_CHECK_PLOT, "proxy vs longer training"), ""]
     rows = frame.sort_values("long_accuracy", ascending=False)

@@ -16,9 +16,9 @@ from test_search_cli_resume import TINY_SPACE
 
 from experiments.cli import main
 from experiments.config.errors import ConfigError
-from experiments.config.schema import validate_config
+from experiments.config.schema import Config, validate_config
 from experiments.config.spaces import resolve_space
-from experiments.data import load_data
+from experiments.data import DataBundle, load_data
 from experiments.phases.proxy_check import (
     PROXY_COLUMNS,
     budgets,
@@ -48,6 +48,12 @@ def check_config(tmp_path, **search) -> dict:
     return data
 
 
+def fresh_check(tmp_path) -> tuple[Config, RunDir, DataBundle]:
+    """The tiny config, a new run directory for it and its data."""
+    cfg = validate_config(check_config(tmp_path))
+    return cfg, RunDir.create(cfg), load_data(cfg.data, cfg.seed)
+
+
 def same_tau(ours: float, theirs: float) -> bool:
     return (math.isnan(ours) and math.isnan(theirs)) or ours == pytest.approx(theirs, abs=1e-12)
 
@@ -73,9 +79,7 @@ def test_budgets_are_four_times_the_child_budget_unless_long_steps_is_given(tmp_
 
 @pytest.mark.ray
 def test_standalone_proxy_check_writes_csv_plot_and_report_and_resumes_without_retraining(tmp_path) -> None:
-    cfg = validate_config(check_config(tmp_path))
-    run = RunDir.create(cfg)
-    data = load_data(cfg.data, cfg.seed)
+    cfg, run, data = fresh_check(tmp_path)
     lines: list[str] = []
     with RayRuntime(cfg.ray, log=lambda _: None, log_to_driver=False):
         result = run_proxy_check(cfg, run, data, LATENCY, archs=ARCHS, long_steps=6, log=lines.append)
@@ -98,6 +102,29 @@ def test_standalone_proxy_check_writes_csv_plot_and_report_and_resumes_without_r
     assert "## Proxy fidelity" in report and "proxy_check.png" in report
     tau = again["value"]
     assert (f"**{tau:.2f} (95% bootstrap" if not math.isnan(tau) else "**n/a (95% bootstrap") in report
+
+
+@pytest.mark.ray
+def test_long_seeds_average_the_reference_and_print_its_own_repeatability(tmp_path) -> None:
+    cfg, run, data = fresh_check(tmp_path)
+    lines: list[str] = []
+    with RayRuntime(cfg.ray, log=lambda _: None, log_to_driver=False):
+        one = run_proxy_check(cfg, run, data, LATENCY, archs=3, long_steps=6, log=lambda _: None)
+        assert "reference" not in one and not any(c.startswith("long_accuracy_seed") for c in one["rows"].columns)
+        # a second seed: the first seed's trainings (and the proxy's) are kept, only seed 1's run
+        two = run_proxy_check(cfg, run, data, LATENCY, archs=3, long_steps=6, long_seeds=2, log=lines.append)
+    assert "6 steps x 2 seeds; 6 trainings done before, 3 to run" in lines[0]
+    frame = pd.read_csv(run.path(layout.PROXY_CHECK))
+    assert tuple(frame.columns) == (*PROXY_COLUMNS, "long_accuracy_seed0", "long_accuracy_seed1")
+    assert list(frame.long_accuracy_seed0) == pytest.approx(list(one["rows"].long_accuracy))
+    assert list(frame.long_accuracy) == pytest.approx(list((frame.long_accuracy_seed0 + frame.long_accuracy_seed1) / 2))
+    keys = run.json(layout.PROXY_CHECK_STATE)["results"]
+    assert sum(k.startswith("long|6 steps|seed 1|") for k in keys) == 3
+    reference = two["reference"]
+    assert same_tau(reference["value"], kendalltau(frame.long_accuracy_seed0, frame.long_accuracy_seed1).statistic)
+    assert same_tau(two["value"], kendalltau(frame.proxy_accuracy, frame.long_accuracy).statistic)
+    report = build_report(run.root).read_text()
+    assert "The reference against itself (seed 0 vs seed 1)" in report
 
 
 class Stopped(Exception):
@@ -166,6 +193,7 @@ def test_one_shot_proxy_is_the_supernets_shared_weight_accuracy(tmp_path, monkey
     (["--archs", "1"], "argument --archs: expected a whole number >= 2, got 1"),
     (["--archs", "many"], "argument --archs: expected a whole number >= 2, got 'many'"),
     (["--long-steps", "0"], "argument --long-steps: expected a whole number >= 1, got 0"),
+    (["--long-seeds", "0"], "argument --long-seeds: expected a whole number >= 1, got 0"),
 ])
 def test_bad_flags_exit_2_with_what_is_allowed(tmp_path, capsys, flags, message) -> None:
     path = tmp_path / "c.yaml"
