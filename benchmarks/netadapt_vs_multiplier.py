@@ -173,7 +173,8 @@ def train_from_scratch(cfg: Config, spec: ArchSpec, steps: int, target: Path, de
     if (target / layout.METRICS).is_file():
         return json.loads((target / layout.METRICS).read_text())
     data = load_data(cfg.data, cfg.seed)
-    model, metrics = train_arch(spec, data, cfg.train, seed=cfg.seed, augment=cfg.data.augment, steps=steps, desc=desc)
+    model, metrics = train_arch(spec, data, cfg.train, seed=cfg.seed, augment=cfg.data.augment, steps=steps,
+                                desc=desc)
     metrics |= {"test10k_accuracy": evaluate(model, make_loader(test10k(data), "test", cfg.train)).accuracy}
     atomic.save_torch(target / layout.WEIGHTS, state_dict_cpu(model))
     atomic.write_json(target / layout.METRICS, metrics)
@@ -193,8 +194,9 @@ def retrain_netadapt(rows: pd.DataFrame, args: argparse.Namespace) -> pd.DataFra
         run = runs[seed] if seed < len(runs) else None
         cfg = run_config(run) if run is not None and (run / layout.CONFIG).is_file() else \
             validate_config(config(int(seed), args.out, args), "<netadapt_vs_multiplier config>", check_files=True)
-        metrics = train_from_scratch(cfg, ArchSpec.from_str(arch), int(mult.steps),
-                                     args.out / f"netadapt-retrained-s{seed}", f"NetAdapt arch from scratch seed {seed}")
+        target = args.out / f"netadapt-retrained-s{seed}"
+        metrics = train_from_scratch(cfg, ArchSpec.from_str(arch), int(mult.steps), target,
+                                     f"NetAdapt arch from scratch seed {seed}")
         na_ms = rows[(rows.method == "netadapt") & (rows.seed == seed)].live_ms.iloc[0]
         retrained.append({"method": "netadapt_retrained", "seed": seed, "width": float("nan"), "arch": arch,
                           "test_accuracy": metrics["test_accuracy"], "test10k_accuracy": metrics["test10k_accuracy"],

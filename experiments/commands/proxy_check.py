@@ -4,7 +4,8 @@ N random archs of the configured space (seeded by the config) are scored by the 
 (a stand-alone training with the search's child budget, or with `search.strategy: one_shot` the
 trained supernet's shared weights in the run directory) and by a longer stand-alone training (4x the
 child budget, or S steps; K times with K seeds, their mean the reference, and the first two
-seeds' tau against each other printed as the reference's own repeatability). Prints Kendall's tau with a bootstrap 95% interval and writes
+seeds' tau against each other printed as the reference's own repeatability). Prints Kendall's tau
+with a bootstrap 95% interval and writes
 `proxy_check.csv` and `plots/proxy_check.png` into the config's run directory (created when missing,
 reopened when present, as `--resume` does); `hwnas report` then shows a proxy-fidelity section.
 The trainings run as Ray tasks like search children; a killed check started again retrains none of

@@ -16,13 +16,14 @@ extends a smaller one) are scored twice:
   (`reference`: the reference's own repeatability) says how high any proxy's tau can be expected to go.
 
 Every training starts from the config's seed (equal footing: the same initial draw and data order
-for all archs) and runs as a Ray task (`experiments.ray_jobs.tasks.as_completed`, at most
-`ray.max_concurrent_trials` at a time, `ray.resources_per_trial` each), arch by arch (its proxy
-training, then its long one: a check stopped early holds complete pairs). Each finished training is
-recorded at once in `proxy_check_state.json`, so a killed check started again retrains none of the
-finished ones (a result is reused only for the same arch, budget, recipe and seed). At the end:
-`proxy_check.csv` (`PROXY_COLUMNS`, one row per arch; with K > 1 also `long_accuracy_seed<s>` per seed) and `plots/proxy_check.png` (proxy against
-long accuracy), both written atomically, and Kendall's tau-b with its bootstrap 95% interval.
+for all archs; a K-th long seed is the same for all archs too) and runs as a Ray task
+(`experiments.ray_jobs.tasks.as_completed`, at most `ray.max_concurrent_trials` at a time,
+`ray.resources_per_trial` each), arch by arch (its proxy training, then its long ones: a check stopped
+early holds complete rows). Each finished training is recorded at once in `proxy_check_state.json`, so
+a killed check started again retrains none of the finished ones (a result is reused only for the same
+arch, budget, recipe and seed). At the end: `proxy_check.csv` (`PROXY_COLUMNS`, one row per arch; with
+K > 1 also `long_accuracy_seed<s>` per seed) and `plots/proxy_check.png` (proxy against long accuracy),
+both written atomically, and Kendall's tau-b with its bootstrap 95% interval.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ def run_proxy_check(cfg: Config, run: RunDir, data: DataBundle, latency: Latency
     proxy_budget, long_budget = budgets(training, long_steps)
     one_shot = s.strategy == "one_shot"
     seeds = list(range(cfg.seed, cfg.seed + long_seeds))
-    long_jobs = {s: [TrainJob(a, "long", seed=s, **long_budget) for a in names] for s in seeds}
+    long_jobs = {seed: [TrainJob(a, "long", seed=seed, **long_budget) for a in names] for seed in seeds}
     proxy_jobs = [] if one_shot else [TrainJob(a, "proxy", seed=cfg.seed, **proxy_budget) for a in names]
     # arch by arch (its proxy, then its long trainings): a check stopped early holds complete rows
     jobs = [j for row in itertools.zip_longest(proxy_jobs, *long_jobs.values()) for j in row if j is not None]
@@ -187,14 +188,15 @@ def run_proxy_check(cfg: Config, run: RunDir, data: DataBundle, latency: Latency
         log(f"proxy-check: [{i}/{len(todo)}] {job.kind} {job.budget}: accuracy {accuracy:.4f}  {job.arch}")
     if not one_shot:
         proxy = [state.results[j.key] for j in proxy_jobs]
-    per_seed = {s: [state.results[j.key] for j in jobs_of_seed] for s, jobs_of_seed in long_jobs.items()}
-    frame = pd.DataFrame({"arch": names, "proxy_accuracy": proxy, "long_accuracy": np.mean(list(per_seed.values()), axis=0),
+    per_seed = {seed: [state.results[j.key] for j in seed_jobs] for seed, seed_jobs in long_jobs.items()}
+    long = np.mean(list(per_seed.values()), axis=0)
+    frame = pd.DataFrame({"arch": names, "proxy_accuracy": proxy, "long_accuracy": long,
                           "latency_ms": [float(latency(ArchSpec.from_str(a))) for a in names],
                           "proxy_budget": "one-shot supernet" if one_shot else proxy_jobs[0].budget,
                           "long_budget": long_jobs[cfg.seed][0].budget}, columns=list(PROXY_COLUMNS))
     if long_seeds > 1:
-        for s, accuracies in per_seed.items():
-            frame[f"long_accuracy_seed{s}"] = accuracies
+        for seed, accuracies in per_seed.items():
+            frame[f"long_accuracy_seed{seed}"] = accuracies
     atomic.write_text(run.path(layout.PROXY_CHECK), frame.to_csv(index=False))
     stats = proxy_tau(frame)
     run.plots.mkdir(exist_ok=True)
