@@ -190,17 +190,17 @@ def retrain_netadapt(rows: pd.DataFrame, args: argparse.Namespace) -> pd.DataFra
     retrained = []
     for seed, pair in rows[rows.method == "multiplier"].groupby("seed"):
         mult = pair.iloc[0]
-        arch = rows[(rows.method == "netadapt") & (rows.seed == seed)].arch.iloc[0]
+        netadapt = rows[(rows.method == "netadapt") & (rows.seed == seed)].iloc[0]
+        arch = netadapt.arch
         run = runs[seed] if seed < len(runs) else None
         cfg = run_config(run) if run is not None and (run / layout.CONFIG).is_file() else \
             validate_config(config(int(seed), args.out, args), "<netadapt_vs_multiplier config>", check_files=True)
         target = args.out / f"netadapt-retrained-s{seed}"
         metrics = train_from_scratch(cfg, ArchSpec.from_str(arch), int(mult.steps), target,
                                      f"NetAdapt arch from scratch seed {seed}")
-        na_ms = rows[(rows.method == "netadapt") & (rows.seed == seed)].live_ms.iloc[0]
         retrained.append({"method": "netadapt_retrained", "seed": seed, "width": float("nan"), "arch": arch,
                           "test_accuracy": metrics["test_accuracy"], "test10k_accuracy": metrics["test10k_accuracy"],
-                          "steps": metrics["steps"], "live_ms": na_ms})
+                          "steps": metrics["steps"], "live_ms": netadapt.live_ms})
     return pd.concat([rows[rows.method != "netadapt_retrained"], pd.DataFrame(retrained)], ignore_index=True)
 
 

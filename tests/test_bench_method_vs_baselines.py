@@ -5,9 +5,7 @@ alone priced by MaddsLatency; the slow one runs two searched methods through the
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,10 +13,10 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
+from benchmark_script import load_benchmark
 
 from latency.predict import MaddsLatency
 
-ROOT = Path(__file__).resolve().parents[1]
 SPACE = """\
 stem: stem_c16_hs
 head: head_c96_h128_hs
@@ -32,16 +30,6 @@ stages:
   - {out: 16, depth: 1, stride: 2, act: re, kernel: 3, expand: 4, se: false}
   - {out: 32, depth: 2, stride: 2, act: hs, kernel: 3, expand: 6, se: false}
 """
-
-
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("method_vs_baselines",
-                                                  ROOT / "benchmarks" / "method_vs_baselines.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
 
 
 def tiny_config(tmp_path: Path, target_ratio: float = 0.7) -> Path:
@@ -79,7 +67,7 @@ def counting(module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_multiplier_rows_columns_and_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    module = load_script()
+    module = load_benchmark("method_vs_baselines")
     calls = counting(module, monkeypatch)
     out, results = tmp_path / "out", tmp_path / "results"
 
@@ -122,7 +110,7 @@ def test_multiplier_rows_columns_and_resume(tmp_path: Path, monkeypatch: pytest.
 def test_stand_alone_searches_buy_the_images_of_the_one_shot_search(tmp_path: Path) -> None:
     """Random and TPE get the children whose training images match the one-shot search's (supernet
     steps x batch + its top_k stand-alone), rounded up; the controller's run keeps the one-shot strategy."""
-    module = load_script()
+    module = load_benchmark("method_vs_baselines")
     doc = yaml.safe_load(tiny_config(tmp_path).read_text())
     doc["run"]["search"] |= {"strategy": "one_shot", "one_shot": {"steps": 10, "batch_size": 16, "top_k": 2}}
     path = tmp_path / "one_shot.yaml"
@@ -136,7 +124,7 @@ def test_stand_alone_searches_buy_the_images_of_the_one_shot_search(tmp_path: Pa
 
 
 def test_unknown_method_exits_2(tmp_path: Path) -> None:
-    module = load_script()
+    module = load_benchmark("method_vs_baselines")
     with pytest.raises(SystemExit) as err:
         module.main(["--dataset", "embedded", "--config", str(tiny_config(tmp_path)), "--methods", "nope"])
     assert err.value.code == 2
@@ -145,7 +133,7 @@ def test_unknown_method_exits_2(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.ray
 def test_searched_methods_end_to_end_and_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    module = load_script()
+    module = load_benchmark("method_vs_baselines")
     calls = counting(module, monkeypatch)
     args = ["--dataset", "embedded", "--config", str(tiny_config(tmp_path, target_ratio=0.3)),
             "--out", str(tmp_path / "out"), "--results-dir", str(tmp_path / "results"),

@@ -5,30 +5,21 @@ read back rather than trained twice."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 import pandas as pd
 import pytest
+from benchmark_script import load_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = "stem_c8_hs-ir_k3_m16_c8_s2_re-head_c16_h32_hs"
 TINIER = "stem_c8_hs-ir_k3_m8_c8_s2_re-head_c16_h32_hs"
 
 
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("netadapt_vs_multiplier",
-                                                  ROOT / "benchmarks" / "netadapt_vs_multiplier.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture()
 def script(monkeypatch) -> ModuleType:
-    module = load_script()
+    module = load_benchmark("netadapt_vs_multiplier")
     data = (ROOT / module.DATA).resolve()
     if not (data / "cifar10.npz").is_file():
         pytest.skip(f"CIFAR-10 not found at {data} (../shared/data/cifar10, see its README)")

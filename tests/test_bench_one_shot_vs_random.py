@@ -4,30 +4,19 @@ counted as equal when it is not)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from benchmark_script import load_benchmark
 
 from experiments.config.schema import load_config
 from experiments.config.spaces import resolve_space
 from latency.predict import MaddsLatency
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("one_shot_vs_random", ROOT / "benchmarks" / "one_shot_vs_random.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="module")
 def setting() -> tuple[ModuleType, object, MaddsLatency, object]:
-    script = load_script()
+    script = load_benchmark("one_shot_vs_random")
     cfg = load_config(script.DEMO)
     space = resolve_space(cfg.space)
     return script, cfg, MaddsLatency(32, num_classes=10), space.decode(space.seed_choices())

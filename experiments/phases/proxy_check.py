@@ -45,7 +45,7 @@ from experiments.phases.one_shot import one_shot_search
 from experiments.phases.search import make_reward_of, reward_target
 from experiments.ray_jobs.tasks import as_completed
 from experiments.report import plots
-from experiments.report.proxy_section import proxy_tau, reference_tau
+from experiments.report.proxy_section import SEED_COLUMN, proxy_tau, reference_tau
 from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir
 from experiments.training.loop import TrainingDiverged, seed_everything, train
@@ -196,7 +196,7 @@ def run_proxy_check(cfg: Config, run: RunDir, data: DataBundle, latency: Latency
                           "long_budget": long_jobs[cfg.seed][0].budget}, columns=list(PROXY_COLUMNS))
     if long_seeds > 1:
         for seed, accuracies in per_seed.items():
-            frame[f"long_accuracy_seed{seed}"] = accuracies
+            frame[f"{SEED_COLUMN}{seed}"] = accuracies
     atomic.write_text(run.path(layout.PROXY_CHECK), frame.to_csv(index=False))
     stats = proxy_tau(frame)
     run.plots.mkdir(exist_ok=True)

@@ -22,6 +22,7 @@ from experiments.rundir.layout import (
 from experiments.rundir.run_dir import RunDir
 from latency.fidelity import kendall_tau_interval
 
+SEED_COLUMN = "long_accuracy_seed"  # + the seed: one column per long-training seed
 TITLE = "## Proxy fidelity: the search's score against longer training"
 
 
@@ -32,11 +33,16 @@ def proxy_tau(frame: pd.DataFrame) -> dict[str, Any]:
     return kendall_tau_interval(both["proxy_accuracy"].to_numpy(float), both["long_accuracy"].to_numpy(float))
 
 
+def seed_columns(frame: pd.DataFrame) -> list[str]:
+    """The per-seed long accuracies (`long_accuracy_seed<s>`) of a check run with `--long-seeds`, in order."""
+    return [c for c in frame.columns if c.startswith(SEED_COLUMN)]
+
+
 def reference_tau(frame: pd.DataFrame) -> dict[str, Any] | None:
     """Kendall's tau-b of the first two long-training seeds' accuracies (`long_accuracy_seed<s>` columns, written
     by `hwnas proxy-check --long-seeds`) against each other, over the rows where both exist, with its bootstrap
     interval: the reference's own repeatability; None with fewer than two seeds."""
-    columns = [c for c in frame.columns if c.startswith("long_accuracy_seed")][:2]
+    columns = seed_columns(frame)[:2]
     if len(columns) < 2:
         return None
     both = frame[columns].apply(pd.to_numeric, errors="coerce").dropna()
@@ -92,7 +98,7 @@ def proxy_section(run: RunDir) -> str:
              f"from a random ranking.", ""]
     reference = reference_tau(frame)
     if reference is not None:
-        seeds = [c.removeprefix("long_accuracy_seed") for c in frame.columns if c.startswith("long_accuracy_seed")]
+        seeds = [c.removeprefix(SEED_COLUMN) for c in seed_columns(frame)]
         lines += [f"Longer training repeated with {len(seeds)} seeds ({', '.join(seeds)}); its mean is the reference. "
                   f"The reference against itself (seed {seeds[0]} vs seed {seeds[1]}): Kendall tau "
                   f"**{tau_text(reference)}**: no proxy can be expected to rank the archs much better than the "
