@@ -10,7 +10,8 @@ steps; head proposals on (at 32 px the head is most of the latency).
 
 Prints and checks: the loop ends at or below the target by the table; every kept step cuts >=
 delta; every intermediate spec (kept or not) is valid with equal residual-group widths; the final
-model's live latency vs the table's prediction (goal within 5%), plus the seed's live vs table
+model's live latency vs the table's prediction (goal within 5%) and whether that check settled (its
+figures repeated within 5% between the halves of its windows), plus the seed's live vs table
 error and the uncalibrated sum for context; then the seed and every kept step's arch timed live,
 interleaved in one round-robin batch, so each kept step's live cut stands beside its table cut.
 Run: flock -s /tmp/hwnas-cpu.lock .venv/bin/python benchmarks/netadapt_acceptance.py [--table T] [--resume]
@@ -34,6 +35,7 @@ import pandas as pd
 import yaml
 
 from experiments.cli import main as hwnas
+from experiments.phases.netadapt import live_repeat_text
 from experiments.rundir import layout
 from latency.measure import BenchSettings
 from latency.predict import LiveLatency, TableLatency
@@ -115,6 +117,8 @@ def main() -> None:
                                f"{result['rel_error_anchored']:+.1%}")
     for name, (ok, detail) in checks.items():
         print(f"[{'PASS' if ok else 'FAIL'}] {name}: {detail}")
+    if "settled" in result["live"]:  # whether the live lines above measured the table or the machine's modes
+        print(f"live check: {live_repeat_text(result['live'])} (undecided when not settled)")
     context(table, result, px)
     kept_steps_live(result, history, px)
 

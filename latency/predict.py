@@ -6,7 +6,8 @@
   is given) or are an error naming the command that fills them. `predict_ids` prices a batch of
   pre-encoded archs with one numpy gather-sum (the fast path for a controller).
 - `LiveLatency`: export the whole arch and benchmark it with the LiteRT interpreter; several
-  archs are timed together in interleaved windows (`measure_many`).
+  archs are timed together in interleaved windows (`measure_many`); model files (a trained final
+  model beside its seed) until each figure repeats within its span (`measure_models`).
 - `MaddsLatency`: analytic multiply-adds times a constant (a MACs-only predictor).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -27,12 +29,21 @@ from latency.litert_bench import LiteRTTimer
 from latency.measure import BenchSettings, PieceMeasurer
 from latency.stats import BenchResult
 from latency.table import LatencyTable
-from latency.windows import Timer, WindowPolicy, quiet_median, round_robin
+from latency.windows import (
+    Timer,
+    WindowPolicy,
+    halves_spread,
+    quiet_median,
+    round_robin,
+    settled_round_robin,
+    unsettled,
+)
 from models.counting import count_madds
 from models.spec import ArchSpec
 
-
 LIVE_SPAN_S = 30.0  # a run's calibration and final live check: windows spread over this long (latency_live_span.py)
+LIVE_MAX_SPAN_S = 120.0  # the final live check goes on up to this long while a figure does not repeat within its span
+LIVE_REPEAT = 0.05  # ... within this: the live check's own goal (the final model within 5% of the table)
 
 
 class LatencyModel(Protocol):
@@ -177,6 +188,19 @@ class TableLatency:
         return self.predict_keys([self.keys(s) for s in specs])
 
 
+@dataclass(frozen=True)
+class LiveFigures:
+    """Whole model files timed together (`LiveLatency.measure_models`): each one's figure, how far it
+    repeats within its span (`halves_spread`: None with too few windows), the batch's seconds, and
+    whether every figure repeated within the tolerance (`settled`: otherwise the machine moved more
+    than the check can resolve)."""
+
+    results: dict[str, BenchResult]
+    repeat: dict[str, float | None]
+    seconds: float
+    settled: bool
+
+
 class LiveLatency:
     """Exports whole archs to .tflite and benchmarks them (warm loop, as LiteRT's benchmark_model),
     each the median of its `windows` fastest windows (more windows, up to 2 * windows + 1, while
@@ -232,11 +256,17 @@ class LiveLatency:
         """A whole model's figure from its windows: the median of its `windows` fastest."""
         return BenchResult.from_windows(list(windows), quiet_median(windows, self.windows), runs)
 
-    def measure_models(self, files: dict[str, bytes]) -> dict[str, BenchResult]:
+    def measure_models(self, files: dict[str, bytes], max_span_s: float = 0.0,
+                       tolerance: float = LIVE_REPEAT) -> LiveFigures:
         """Model files (a trained final model's .tflite, ...) timed together as `measure_many` times
-        archs: interleaved windows over at least `span_s`, each the median of its fastest."""
-        batch = round_robin({name: self.timer(data) for name, data in files.items()}, self.policy)
-        return {name: self.result(w, batch.runs[name]) for name, w in batch.windows.items()}
+        archs: interleaved windows over at least `span_s`, each figure the median of its fastest; then
+        more spans, up to `max_span_s` in all, while a figure from the first half of its windows and
+        one from the second differ by more than `tolerance` (`latency.windows.settled_round_robin`)."""
+        timers = {name: self.timer(data) for name, data in files.items()}
+        batch = settled_round_robin(timers, self.policy, max_span_s, tolerance)
+        repeat = {name: halves_spread(w, self.windows) for name, w in batch.windows.items()}
+        return LiveFigures({name: self.result(w, batch.runs[name]) for name, w in batch.windows.items()}, repeat,
+                           batch.seconds, not unsettled(batch, self.windows, tolerance))
 
     def measure_many(self, specs: Sequence[ArchSpec]) -> list[BenchResult]:
         """Every arch of `specs` (conversions first, then interleaved windows, `chunk` archs at a

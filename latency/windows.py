@@ -14,13 +14,18 @@ are timed so, since this machine's modes last longer than a few seconds. Each ro
 invoke `floor` (a trivial model, its per-invoke cost is paid once by a whole model but by every
 piece) and the drift `canary` (a fixed reference piece); both are kept with the batch so drift shows
 in the table.
+
+`settled_round_robin` times whole models until each one's figure repeats within its own span: the
+figure from the first half of its windows (in time order) against the second half's (`halves_spread`)
+within a tolerance, extending the batch by further spans up to a cap (one such host moved a 30 s
+span's figure of one model by up to 38% within six minutes; benchmarks/latency_live_span.py).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -103,4 +108,38 @@ def round_robin(timers: dict[str, Timer], policy: WindowPolicy = WindowPolicy(),
             len(batch.windows[k]) < policy.max_windows
             and not agree(batch.windows[k], policy.windows, policy.tolerance))]
     batch.seconds = time.perf_counter() - start
+    return batch
+
+
+def halves_spread(windows: Sequence[float], count: int) -> float | None:
+    """How well a figure repeats within its own span: `quiet_median` of the first half of `windows` (in
+    time order) against that of the second half, max / min - 1; None while a half has fewer than `count`."""
+    half = len(windows) // 2
+    if half < count:
+        return None
+    first, second = quiet_median(windows[:half], count), quiet_median(windows[half:], count)
+    return max(first, second) / min(first, second) - 1
+
+
+def unsettled(batch: Batch, count: int, tolerance: float) -> list[str]:
+    """The keys of `batch` whose halves do not (yet) agree within `tolerance` (`halves_spread`)."""
+    spreads = {k: halves_spread(w, count) for k, w in batch.windows.items()}
+    return [k for k, s in spreads.items() if s is None or s > tolerance]
+
+
+def settled_round_robin(timers: dict[str, Timer], policy: WindowPolicy, max_seconds: float,
+                        tolerance: float) -> Batch:
+    """`round_robin` over at least `policy.min_seconds`, then extended by further spans as long (every
+    key one window a round; one round without a span) while some key is `unsettled`, until the batch
+    has lasted `max_seconds`. A slow mode that holds through the whole batch is not seen: it settles."""
+    batch = round_robin(timers, policy)
+    span = policy.min_seconds
+    while unsettled(batch, policy.windows, tolerance) and batch.seconds < max_seconds:
+        more = round_robin(timers, replace(policy, windows=1, max_windows=1,
+                                           min_seconds=min(span, max_seconds - batch.seconds)))
+        for key, windows in more.windows.items():
+            batch.windows[key] += windows
+            batch.runs[key] += more.runs[key]
+        batch.rounds += more.rounds
+        batch.seconds += more.seconds
     return batch

@@ -46,7 +46,7 @@ def tiny_config(tmp_path: Path, target_ratio: float = 0.7) -> Path:
                            "child_training": {"steps": 2, "batch_size": 32, "torch_threads": 1,
                                               "bn_recalibration_batches": 1}},
                 "netadapt": {"delta_ratio": 0.1, "finetune_steps": 2, "final_steps": 2, "max_iterations": 2},
-                "latency": {"source": "auto", "resolution": 32, "runs": 10, "live_span_s": 0},
+                "latency": {"source": "auto", "resolution": 32, "runs": 10, "live_span_s": 0, "live_max_span_s": 0},
                 "ray": {"num_cpus": 2, "max_concurrent_trials": 2, "include_dashboard": False}},
     }
     path = tmp_path / "bench.yaml"

@@ -78,6 +78,9 @@ def run_proxy_check_command(args: argparse.Namespace) -> int:
             result = run_proxy_check(cfg, run, data, latency, archs=args.archs, long_steps=args.long_steps,
                                      long_seeds=args.long_seeds, log=console.info)
         console.info(f"proxy-check: Kendall tau {tau_text(result)}")
+        if result.get("likelihood") is not None:
+            console.info(f"proxy-check: by shared-weight likelihood exp(-loss), the quality the search's reward "
+                         f"takes by default: Kendall tau {tau_text(result['likelihood'])}")
         if result.get("reference") is not None:
             console.info(f"proxy-check: the reference against itself (long training, seed {cfg.seed} vs "
                          f"{cfg.seed + 1}): Kendall tau {tau_text(result['reference'])}; a proxy is not expected "

@@ -28,7 +28,7 @@ from pydantic import (
 from experiments.config.errors import ConfigError, ConfigIssue, format_pydantic_errors
 from experiments.config.overrides import apply_overrides
 from experiments.config.spaces import resolve_space
-from latency.predict import LIVE_SPAN_S
+from latency.predict import LIVE_MAX_SPAN_S, LIVE_REPEAT, LIVE_SPAN_S
 from models.references import resolve_arch
 from models.spec import SpecError
 from search.controller import HIDDEN_SIZE, TANH_CLIP, TEMPERATURE
@@ -342,6 +342,12 @@ class LatencyConfig(Strict):
                                "check's whole models: the median of their 3 fastest windows spread over at least "
                                "this many seconds (this machine's slow modes outlast a few seconds; "
                                "benchmarks/latency_live_span.py)")
+    live_max_span_s: float = Field(LIVE_MAX_SPAN_S, ge=0, le=600, description="the final live check goes on, "
+                                   "span after span, up to this many seconds while a model's figure from the first "
+                                   "half of its windows and from the second differ by more than "
+                                   f"{LIVE_REPEAT:.0%}; `netadapt/result.json` says whether it settled "
+                                   "(`live_settled`, `live_repeat`), and the report calls an unsettled check undecided (one host's 30 s "
+                                   "figures moved 38% within six minutes: benchmarks/latency_live_span.py)")
     calibrate: bool = Field(True, description="fit the table's calibration at the run's resolution from live "
                             "runs of the calibration set (the seed arch, it narrowed, archs near its multiply-adds) when it has none (false: use the table's "
                             "sums uncalibrated, e.g. a phone-measured table you trust)")

@@ -149,6 +149,8 @@ def run_netadapt(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyMod
         "seed_live_ms": live["seed_median_ms"],
         "cut_table": predicted / state.seed.latency_ms - 1,
         "cut_live": live["median_ms"] / live["seed_median_ms"] - 1,
+        "live_settled": live["settled"],
+        "live_repeat": worst_repeat(live),
         "iterations": state.iteration,
         "proposals": sum(len(it.proposals) for it in state.iterations),
         "seed_val_accuracy": state.seed.val_accuracy,
@@ -164,9 +166,26 @@ def run_netadapt(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyMod
     log(f"netadapt: final {current.arch}: table {predicted:.4f} ms, live {live['median_ms']:.4f} ms "
         f"({result['rel_error']:+.1%}); cut from the seed {result['cut_table']:+.1%} by the table, "
         f"{result['cut_live']:+.1%} live (the seed timed beside it: {live['seed_median_ms']:.4f} ms), "
+        f"{live_repeat_text(live)}, "
         f"val accuracy {metrics['val_accuracy']:.4f}, test accuracy "
         f"{metrics['test_accuracy']:.4f}; wrote {run.path(layout.RESULT)}")
     return result
+
+
+def worst_repeat(live: dict[str, Any]) -> float | None:
+    """The live check's repeatability: the larger of the final model's and the seed's difference between the
+    halves of their windows (`_live_bench`'s dict); None when either had too few windows to compare."""
+    spreads = (live.get("repeat"), live.get("seed_repeat"))
+    return None if None in spreads else max(spreads)
+
+
+def live_repeat_text(live: dict[str, Any]) -> str:
+    """How the live check's figures repeated within its span, in words (`_live_bench`'s dict)."""
+    worst = worst_repeat(live)
+    if worst is None:
+        return f"too few live windows in {live['seconds']:.0f} s to compare two halves (NOT settled)"
+    verdict = "settled" if live["settled"] else "NOT settled: the machine moved more than a 5% check can resolve"
+    return f"live figures moved up to {worst:.1%} between the halves of {live['seconds']:.0f} s of windows ({verdict})"
 
 
 def _anchored(latency: LatencyModel, seed_arch: str, predicted: float, live: dict[str, Any]) -> dict[str, float]:
@@ -292,14 +311,19 @@ def _live_bench(cfg: Config, run: RunDir, num_classes: int, spec: ArchSpec, seed
     interpreter or on the phone for `latency.backend: adb`; the seed arch is timed beside it, in the
     same windows, so that the live cut from the seed stands beside the table's whatever the machine's
     mode (a single sitting of a few seconds read 1.80 ms in one demo run where the same file read
-    1.38 ms a minute later; this host's whole-model figures moved 25% between runs 10 minutes apart)."""
+    1.38 ms a minute later; this host's whole-model figures moved 25% between runs 10 minutes apart).
+    The windows go on past the span, up to `latency.live_max_span_s`, while either figure from the
+    first half of its windows and from the second differ by more than 5%: `settled` false says the
+    machine moved more than a 5% check can resolve (`repeat`: that difference)."""
     model = load_trained(spec, run.path(layout.FINAL_WEIGHTS), num_classes)
     resolution = cfg.latency.resolution or cfg.data.resolution
     live = live_checker(cfg, num_classes)
     bench = live.measure_models({"final": tflite_bytes(model, arch_input_shape(resolution)),
-                                 "seed": live.tflite(seed)})
-    return {**bench["final"].to_dict(), "seed_median_ms": bench["seed"].median_ms, "threads": cfg.latency.threads,
-            "resolution": resolution, "backend": cfg.latency.backend, "span_s": cfg.latency.live_span_s}
+                                 "seed": live.tflite(seed)}, cfg.latency.live_max_span_s)
+    return {**bench.results["final"].to_dict(), "seed_median_ms": bench.results["seed"].median_ms,
+            "threads": cfg.latency.threads, "resolution": resolution, "backend": cfg.latency.backend,
+            "span_s": cfg.latency.live_span_s, "max_span_s": cfg.latency.live_max_span_s, "seconds": bench.seconds,
+            "repeat": bench.repeat["final"], "seed_repeat": bench.repeat["seed"], "settled": bench.settled}
 
 
 def steps_spent(cfg: Config, run: RunDir, data: DataBundle) -> dict[str, int]:

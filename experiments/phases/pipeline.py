@@ -129,5 +129,6 @@ def summary(run: RunDir) -> str:
             f"  {final['params']:,} params, {final['madds']:,} multiply-adds, "
             f"test accuracy {final['test_accuracy']:.4f}\n"
             f"  latency {result['live_ms']:.3f} ms measured (table {result['table_ms']:.3f} ms), "
-            f"target {result['target_ms']:.3f} ms\n"
+            f"target {result['target_ms']:.3f} ms"
+            f"{'' if result.get('live_settled', True) else ' (undecided: the machine moved more than 5% during it)'}\n"
             f"  report: {run.path(layout.REPORT)}")

@@ -22,13 +22,16 @@ for all archs; a K-th long seed is the same for all archs too) and runs as a Ray
 early holds complete rows). Each finished training is recorded at once in `proxy_check_state.json`, so
 a killed check started again retrains none of the finished ones (a result is reused only for the same
 arch, budget, recipe and seed). At the end: `proxy_check.csv` (`PROXY_COLUMNS`, one row per arch; with
-K > 1 also `long_accuracy_seed<s>` per seed) and `plots/proxy_check.png` (proxy against long accuracy),
-both written atomically, and Kendall's tau-b with its bootstrap 95% interval.
+K > 1 also `long_accuracy_seed<s>` per seed; for a one-shot proxy `proxy_likelihood`, each path's
+shared-weight exp(-cross-entropy), the quality the search's reward takes by default) and
+`plots/proxy_check.png` (proxy against long accuracy), both written atomically, and Kendall's tau-b
+with its bootstrap 95% interval (for a one-shot proxy also by likelihood: `likelihood`).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +48,13 @@ from experiments.phases.one_shot import one_shot_search
 from experiments.phases.search import make_reward_of, reward_target
 from experiments.ray_jobs.tasks import as_completed
 from experiments.report import plots
-from experiments.report.proxy_section import SEED_COLUMN, proxy_tau, reference_tau
+from experiments.report.proxy_section import (
+    LIKELIHOOD_COLUMN,
+    SEED_COLUMN,
+    likelihood_tau,
+    proxy_tau,
+    reference_tau,
+)
 from experiments.rundir import layout
 from experiments.rundir.run_dir import RunDir
 from experiments.training.loop import TrainingDiverged, seed_everything, train
@@ -126,9 +135,10 @@ class ProxyState:
         self.run.write_json(layout.PROXY_CHECK_STATE, {"recipe": self.recipe, "results": self.results})
 
 
-def shared_weight_accuracies(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel,
-                             archs: Sequence[list[int]], log: Callable[[str], None]) -> list[float]:
-    """Each path's mean shared-weight accuracy over the validation batches, from the run's supernet."""
+def shared_weight_scores(cfg: Config, run: RunDir, data: DataBundle, latency: LatencyModel,
+                         archs: Sequence[list[int]], log: Callable[[str], None]) -> list[tuple[float, float]]:
+    """Each path's mean shared-weight (accuracy, cross-entropy) over the validation batches, from the run's
+    supernet."""
     assert cfg.search is not None
     checkpoint = run.path(layout.ONE_SHOT_DIR, STATE_FILE)
     if not checkpoint.is_file():
@@ -139,7 +149,7 @@ def shared_weight_accuracies(cfg: Config, run: RunDir, data: DataBundle, latency
     search.load(checkpoint)
     if search.step < search.config.steps:
         log(f"proxy-check: the supernet stopped at step {search.step} of {search.config.steps}; scoring it as it is")
-    return [accuracy for accuracy, _ in path_scores(search, data, cfg.search.one_shot.val_batch_size, archs)]
+    return path_scores(search, data, cfg.search.one_shot.val_batch_size, archs)
 
 
 def path_scores(search: OneShotSearch, data: DataBundle, batch_size: int,
@@ -179,7 +189,8 @@ def run_proxy_check(cfg: Config, run: RunDir, data: DataBundle, latency: Latency
         f"{f' x {long_seeds} seeds' if long_seeds > 1 else ''}; {len(jobs) - len(todo)} trainings "
         f"done before, {len(todo)} to run")
     if one_shot:
-        proxy = shared_weight_accuracies(cfg, run, data, latency, choices, log)
+        shared = shared_weight_scores(cfg, run, data, latency, choices, log)
+        proxy = [accuracy for accuracy, _ in shared]
     resources = cfg.ray.resources_per_trial
     for i, (job, accuracy) in enumerate(as_completed(
             train_job, todo, shared=(data, training, cfg.data.augment), num_cpus=resources.cpu, num_gpus=resources.gpu,
@@ -194,6 +205,8 @@ def run_proxy_check(cfg: Config, run: RunDir, data: DataBundle, latency: Latency
                           "latency_ms": [float(latency(ArchSpec.from_str(a))) for a in names],
                           "proxy_budget": "one-shot supernet" if one_shot else proxy_jobs[0].budget,
                           "long_budget": long_jobs[cfg.seed][0].budget}, columns=list(PROXY_COLUMNS))
+    if one_shot:  # the quality the search's reward takes by default (search.one_shot.quality)
+        frame[LIKELIHOOD_COLUMN] = [math.exp(-loss) for _, loss in shared]
     if long_seeds > 1:
         for seed, accuracies in per_seed.items():
             frame[f"{SEED_COLUMN}{seed}"] = accuracies
@@ -205,5 +218,7 @@ def run_proxy_check(cfg: Config, run: RunDir, data: DataBundle, latency: Latency
                          run.path(layout.PROXY_CHECK_PLOT))
     if long_seeds > 1:
         stats["reference"] = reference_tau(frame)
+    if one_shot:
+        stats["likelihood"] = likelihood_tau(frame)
     return {**stats, "rows": frame}
 

@@ -23,6 +23,7 @@ from experiments.rundir.run_dir import RunDir
 from latency.fidelity import kendall_tau_interval
 
 SEED_COLUMN = "long_accuracy_seed"  # + the seed: one column per long-training seed
+LIKELIHOOD_COLUMN = "proxy_likelihood"  # a one-shot proxy's shared-weight exp(-cross-entropy)
 TITLE = "## Proxy fidelity: the search's score against longer training"
 
 
@@ -31,6 +32,15 @@ def proxy_tau(frame: pd.DataFrame) -> dict[str, Any]:
     where both scores exist (a diverged training is NaN)."""
     both = frame[["proxy_accuracy", "long_accuracy"]].apply(pd.to_numeric, errors="coerce").dropna()
     return kendall_tau_interval(both["proxy_accuracy"].to_numpy(float), both["long_accuracy"].to_numpy(float))
+
+
+def likelihood_tau(frame: pd.DataFrame) -> dict[str, Any] | None:
+    """Kendall's tau-b of a one-shot proxy's shared-weight likelihood (`proxy_likelihood`, the quality the
+    search's reward takes by default) against long accuracy, with its interval; None without the column."""
+    if LIKELIHOOD_COLUMN not in frame.columns:
+        return None
+    both = frame[[LIKELIHOOD_COLUMN, "long_accuracy"]].apply(pd.to_numeric, errors="coerce").dropna()
+    return kendall_tau_interval(both[LIKELIHOOD_COLUMN].to_numpy(float), both["long_accuracy"].to_numpy(float))
 
 
 def seed_columns(frame: pd.DataFrame) -> list[str]:
@@ -96,6 +106,11 @@ def proxy_section(run: RunDir) -> str:
              f"Kendall tau (proxy vs longer training): **{tau_text(stats)}**. A tau near 1 means the proxy orders "
              f"archs as longer training does; an interval reaching 0 means this many archs cannot tell the proxy "
              f"from a random ranking.", ""]
+    likelihood = likelihood_tau(frame)
+    if likelihood is not None:
+        lines += [f"By the paths' shared-weight likelihood exp(-cross-entropy) instead, the quality the one-shot "
+                  f"search's reward takes by default (`search.one_shot.quality`): Kendall tau "
+                  f"**{tau_text(likelihood)}**.", ""]
     reference = reference_tau(frame)
     if reference is not None:
         seeds = [c.removeprefix(SEED_COLUMN) for c in seed_columns(frame)]

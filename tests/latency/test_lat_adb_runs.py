@@ -99,7 +99,7 @@ def test_a_run_calibrates_its_phone_table_on_whole_models_timed_on_the_phone(pho
 
     path = tmp_path / "phone.json"
     cfg = _config(phone, "latency.source=table", f"latency.table={path}", "latency.runs=7",
-                  "latency.live_span_s=0")  # the fewest windows, to count them
+                  "latency.live_span_s=0", "latency.live_max_span_s=0")  # the fewest windows, to count them
     assert len(calibration_set(cfg.space, cfg.seed, 32, 10)) == 5  # the seed arch, narrowed, 3 random ones near it
     specs = [TINY_ARCH, *(ArchSpec.from_str(a) for a in TINY_CALIBRATION)]  # tiny: whole-model conversions are slow
     monkeypatch.setattr(source, "calibration_set", lambda *args: specs)
@@ -172,9 +172,10 @@ def test_final_models_live_latency_is_timed_on_the_phone(phone, tmp_path) -> Non
     weights = tmp_path / FINAL_WEIGHTS
     weights.parent.mkdir()
     torch.save(build_model(TINY_ARCH, num_classes=10).state_dict(), weights)
-    record = _live_bench(_config(phone, "latency.source=live", "latency.live_span_s=2"), RunDir(tmp_path), 10,
-                         TINY_ARCH, ArchSpec.from_str(TINY_CALIBRATION[0]))
+    cfg = _config(phone, "latency.source=live", "latency.live_span_s=2", "latency.live_max_span_s=0")
+    record = _live_bench(cfg, RunDir(tmp_path), 10, TINY_ARCH, ArchSpec.from_str(TINY_CALIBRATION[0]))
     assert record["backend"] == "adb" and record["resolution"] == 32 and record["median_ms"] > 0
     assert record["span_s"] == 2 and record["runs"] > 0 and record["seed_median_ms"] > 0
+    assert record["max_span_s"] == 0 and record["seconds"] >= 2 and isinstance(record["settled"], bool)
     commands = bench_calls(phone)  # the final model and the seed, windows spread over the span
     assert len(commands) >= 6 and all(c.startswith("taskset 40 ") and "--min_secs=0.333" in c for c in commands)

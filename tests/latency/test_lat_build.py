@@ -13,7 +13,15 @@ from latency.measure import PieceMeasurer
 from latency.pieces import arch_pieces
 from latency.stats import BenchResult
 from latency.table import LatencyTable
-from latency.windows import WindowPolicy, agree, quiet_median, round_robin
+from latency.windows import (
+    WindowPolicy,
+    agree,
+    halves_spread,
+    quiet_median,
+    round_robin,
+    settled_round_robin,
+    unsettled,
+)
 
 
 def test_interrupted_build_keeps_finished_chunks_and_resumes(tmp_path, device, random_archs) -> None:
@@ -73,6 +81,26 @@ def test_a_minimum_span_keeps_every_key_in_the_rounds_until_it_has_passed() -> N
     batch = round_robin(timers, WindowPolicy(3, 5, 0.10, min_seconds=0.05))
     assert batch.seconds >= 0.05 and len(batch.windows["a"]) == len(batch.windows["b"]) > 5  # past max_windows
     assert len(round_robin(timers, WindowPolicy(3, 5, 0.10)).windows["a"]) == 3  # without: as few as agree
+
+
+def test_halves_spread_compares_the_first_half_of_the_windows_with_the_second() -> None:
+    assert halves_spread([1.0, 1.0, 1.0, 2.0, 2.0, 2.0], 3) == pytest.approx(1.0)  # a slow mode in the second half
+    assert halves_spread([1.3, 1.0, 1.0, 1.0, 1.02, 1.5, 1.01, 1.6], 3) == pytest.approx(0.02)  # fastest 3 of each half
+    assert halves_spread([1.0, 1.0, 1.0, 1.0, 1.0], 3) is None  # a half of 2 windows cannot give a figure of 3
+
+
+def test_a_settled_round_robin_goes_on_until_both_halves_agree_or_the_cap() -> None:
+    log: list[str] = []
+    timers = {"a": Scripted("a", [1.0, 1.0, 1.0, 1.5, 1.5, 1.5, 1.0], log), "b": Scripted("b", [2.0], log)}
+    batch = settled_round_robin(timers, WindowPolicy(3, 7, 0.10), max_seconds=10.0, tolerance=0.05)
+    # 3 quiet windows, 3 in a slow mode, then quiet ones: one more round a time until the second half
+    # holds 3 quiet windows too (8 windows: 1.0 | 1.0 from the fastest 3 of each half of 4)
+    assert len(batch.windows["a"]) == len(batch.windows["b"]) == 8 and unsettled(batch, 3, 0.05) == []
+    batch = round_robin(timers, WindowPolicy(3, 7, 0.10))
+    assert unsettled(batch, 3, 0.05) == ["a", "b"]  # 3 windows: no halves of 3 yet
+    capped = settled_round_robin({"x": Scripted("x", [1.0, 1.0, 1.0] + [2.0] * 1000, [])},
+                                 WindowPolicy(3, 7, 0.10, min_seconds=0.01), max_seconds=0.05, tolerance=0.05)
+    assert capped.seconds >= 0.05 and unsettled(capped, 3, 0.05) == ["x"]  # never agrees: stops at the cap
 
 
 def test_real_build_of_tiny_arch_with_template_conversions(tmp_path, device) -> None:

@@ -22,7 +22,7 @@ from netadapt.proposals import narrowed
 SEED = REFERENCES["mobilenetv3-small"]
 CONFIG = {"name": "na", "seed": 0, "output_dir": "runs", "space": "mnv3-small",
           "data": {"kind": "embedded", "resolution": 32, "train_size": 64, "val_size": 32, "test_size": 32},
-          "netadapt": {"target_ratio": 0.8, "channel_divisor": 8}, "latency": {"live_span_s": 0}}
+          "netadapt": {"target_ratio": 0.8, "channel_divisor": 8}, "latency": {"live_span_s": 0, "live_max_span_s": 0}}
 
 
 def _whole_ms(spec) -> float:

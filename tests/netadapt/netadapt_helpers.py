@@ -26,7 +26,7 @@ CONFIG: dict[str, Any] = {
     "train": {"steps": 4, "batch_size": 32, "eval_batch_size": 64, "torch_threads": 1, "device": "cpu",
               "bn_recalibration_batches": 2},
     "netadapt": {"target_ratio": 0.75, "delta_ratio": 0.1, "finetune_steps": 3, "final_steps": 4},
-    "latency": {"runs": 20, "live_span_s": 0},  # tiny models; the span is tested in test_lat_build
+    "latency": {"runs": 20, "live_span_s": 0, "live_max_span_s": 0},  # tiny models; spans: test_lat_build
     "ray": {"num_cpus": 2, "max_concurrent_trials": 2, "include_dashboard": False},
 }
 

@@ -103,6 +103,21 @@ def test_a_live_check_off_the_table_is_called_so(tmp_path: Path) -> None:
     assert "misses the target 2.300 ms" in na
 
 
+def test_a_live_check_that_did_not_settle_is_called_undecided(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run")
+    write_json(run / "netadapt/result.json", {"status": "met", "iterations": 2, "target_ms": 2.3, "table_ms": 2.2,
+                                              "live_ms": 2.5, "rel_error": 0.3 / 2.2, "live_settled": False,
+                                              "live_repeat": 0.17})
+    na = section(build_report(run).read_text(), "## NetAdapt trajectory")
+    assert ("rel_error +13.6% (outside the 5% goal, undecided: the live figures (final model, seed) moved up to "
+            "17.0%") in na
+    write_json(run / "netadapt/result.json", {"status": "met", "iterations": 2, "target_ms": 2.3, "table_ms": 2.2,
+                                              "live_ms": 2.25, "rel_error": 0.05 / 2.2, "live_settled": True,
+                                              "live_repeat": 0.02})
+    na = section(build_report(run).read_text(), "## NetAdapt trajectory")
+    assert "rel_error +2.3% (within the 5% goal)." in na and "undecided" not in na
+
+
 def test_the_live_cut_from_the_seed_stands_beside_the_tables(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run")
     write_json(run / "netadapt/result.json", {"status": "met", "iterations": 2, "target_ms": 2.3, "table_ms": 2.2,

@@ -84,7 +84,7 @@ def test_standalone_proxy_check_writes_csv_plot_and_report_and_resumes_without_r
     with RayRuntime(cfg.ray, log=lambda _: None, log_to_driver=False):
         result = run_proxy_check(cfg, run, data, LATENCY, archs=ARCHS, long_steps=6, log=lines.append)
         frame = pd.read_csv(run.path(layout.PROXY_CHECK))
-        assert tuple(frame.columns) == PROXY_COLUMNS
+        assert tuple(frame.columns) == PROXY_COLUMNS and "likelihood" not in result  # stand-alone: accuracy only
         assert len(frame) == ARCHS == frame.arch.nunique()
         assert set(frame.proxy_budget) == {"2 steps"} and set(frame.long_budget) == {"6 steps"}
         assert frame[["proxy_accuracy", "long_accuracy"]].stack().between(0, 1).all()
@@ -185,6 +185,9 @@ def test_one_shot_proxy_is_the_supernets_shared_weight_accuracy(tmp_path, monkey
     assert set(rows.proxy_budget) == {"one-shot supernet"} and len(rows) == 3
     # 64 validation images in batches of 16: each accuracy is a mean of 4 batch accuracies (multiples of 1/16)
     assert ((rows.proxy_accuracy * 64).round(6) % 1 == 0).all()
+    assert rows.proxy_likelihood.between(0, 1).all() and rows.proxy_likelihood.nunique() == 3  # exp(-loss): not 0/1
+    assert same_tau(result["likelihood"]["value"], kendalltau(rows.proxy_likelihood, rows.long_accuracy).statistic)
+    assert "By the paths' shared-weight likelihood" in build_report(run.root).read_text()
     state = yaml.safe_load(run.path(layout.PROXY_CHECK_STATE).read_text())
     assert len(state["results"]) == 3 and all(k.startswith("long|") for k in state["results"])
 

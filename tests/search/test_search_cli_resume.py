@@ -45,7 +45,7 @@ def write_config(tmp_path: Path) -> Path:
             "child_training": {"steps": 2, "batch_size": 32, "eval_batch_size": 32, "bn_recalibration_batches": 1,
                                "device": "cpu", "torch_threads": 1},
         },
-        "latency": {"source": "auto", "runs": 5, "live_span_s": 0},
+        "latency": {"source": "auto", "runs": 5, "live_span_s": 0, "live_max_span_s": 0},
         "ray": {"num_cpus": 2, "max_concurrent_trials": 2, "include_dashboard": False},
     }
     path = tmp_path / "search.yaml"

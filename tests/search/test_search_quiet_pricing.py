@@ -105,7 +105,7 @@ def test_hwnas_search_times_no_window_while_a_child_trains(tmp_path) -> None:
                    "reward": {"kind": "mnasnet_soft", "target_ratio": 1.0, "w": -0.15},
                    "child_training": {"steps": 2, "batch_size": 32, "eval_batch_size": 32,
                                       "bn_recalibration_batches": 1, "device": "cpu", "torch_threads": 1}},
-        "latency": {"source": "auto", "runs": 5, "live_span_s": 0},
+        "latency": {"source": "auto", "runs": 5, "live_span_s": 0, "live_max_span_s": 0},
         "ray": {"num_cpus": 2, "max_concurrent_trials": 2, "include_dashboard": False},
     }
     path = tmp_path / "search.yaml"
