@@ -30,17 +30,19 @@ TITLE = "## Proxy fidelity: the search's score against longer training"
 def proxy_tau(frame: pd.DataFrame) -> dict[str, Any]:
     """Kendall's tau-b of proxy against long accuracy with its bootstrap 95% interval, over the rows
     where both scores exist (a diverged training is NaN)."""
-    both = frame[["proxy_accuracy", "long_accuracy"]].apply(pd.to_numeric, errors="coerce").dropna()
-    return kendall_tau_interval(both["proxy_accuracy"].to_numpy(float), both["long_accuracy"].to_numpy(float))
+    return column_tau(frame, "proxy_accuracy")
+
+
+def column_tau(frame: pd.DataFrame, column: str) -> dict[str, Any]:
+    """Kendall's tau-b of `column` against long accuracy with its interval, over the rows where both exist."""
+    both = frame[[column, "long_accuracy"]].apply(pd.to_numeric, errors="coerce").dropna()
+    return kendall_tau_interval(both[column].to_numpy(float), both["long_accuracy"].to_numpy(float))
 
 
 def likelihood_tau(frame: pd.DataFrame) -> dict[str, Any] | None:
     """Kendall's tau-b of a one-shot proxy's shared-weight likelihood (`proxy_likelihood`, the quality the
     search's reward takes by default) against long accuracy, with its interval; None without the column."""
-    if LIKELIHOOD_COLUMN not in frame.columns:
-        return None
-    both = frame[[LIKELIHOOD_COLUMN, "long_accuracy"]].apply(pd.to_numeric, errors="coerce").dropna()
-    return kendall_tau_interval(both[LIKELIHOOD_COLUMN].to_numpy(float), both["long_accuracy"].to_numpy(float))
+    return column_tau(frame, LIKELIHOOD_COLUMN) if LIKELIHOOD_COLUMN in frame.columns else None
 
 
 def seed_columns(frame: pd.DataFrame) -> list[str]:
