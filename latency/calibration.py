@@ -53,10 +53,12 @@ def rmspe(predicted, measured) -> float:
 
 def fit_calibration(summed_ms, measured_ms, archs: Sequence[str] = ()) -> Calibration:
     """Least squares on relative error (rows weighted by 1/measured), so small and large models
-    count alike. With fewer than 3 archs, archs too alike for a slope, or a fitted offset below 0,
-    only the scale is fitted: a negative offset predicts ever less for smaller models, down to 0 ms
-    (seen: 5 noisy whole-model runs gave 2.17 x summed - 1.53 ms, and a search then chased archs the
-    fit priced at a third of their measured latency)."""
+    count alike. With fewer than 3 archs, archs too alike for a slope, a fitted offset below 0 or a
+    slope not above 0, only the scale is fitted: a negative offset predicts ever less for smaller models,
+    down to 0 ms (seen: 5 noisy whole-model runs gave 2.17 x summed - 1.53 ms, and a search then chased
+    archs the fit priced at a third of their measured latency); a slope <= 0 prices a narrower model at
+    the same or more (seen: a seed and its x0.9 / x0.75 narrowings timed 0.0265, 0.0265, 0.0288 ms on a
+    noisy host gave -0.15 x summed + 0.033 ms, and NetAdapt stopped at once, every cut priced as a rise)."""
     s, m = np.asarray(summed_ms, float), np.asarray(measured_ms, float)
     if s.size < 1:
         raise LatencyError("calibration needs at least 1 whole-model measurement, got none")
@@ -64,7 +66,7 @@ def fit_calibration(summed_ms, measured_ms, archs: Sequence[str] = ()) -> Calibr
     if s.size >= 3 and np.ptp(s) > 0.05 * s.mean():
         design = np.stack([s / m, 1.0 / m], axis=1)
         (affine_scale, affine_offset), *_ = np.linalg.lstsq(design, np.ones_like(m), rcond=None)
-        if affine_offset >= 0:
+        if affine_offset >= 0 and affine_scale > 0:
             scale, offset = float(affine_scale), float(affine_offset)
     fitted = Calibration(float(scale), float(offset), int(s.size), rmspe(s, m), 0.0)
     return Calibration(fitted.scale, fitted.offset_ms, fitted.samples, fitted.rmspe_before,

@@ -1,7 +1,10 @@
 """A run is deterministic for its seed (issue 16): the same small config run twice, with real Ray
-and a real LiteRT table shared by both runs (the second prices everything from the entries and the
-calibration the first measured), samples the same children in the same order and keeps the same
-NetAdapt proposals, whatever order its trials and fine-tunes happened to finish in."""
+and a real LiteRT table shared by both runs (the second prices everything from the entries the first
+measured), samples the same children in the same order and keeps the same NetAdapt proposals, whatever
+order its trials and fine-tunes happened to finish in. Both runs are uncalibrated: a calibration is
+timed live in each run, and on a noisy host two fits around NetAdapt's seed priced its cuts differently
+(one run kept 2 steps, the other fitted a negative slope and stopped at once), which is measurement,
+not the run's determinism."""
 
 from __future__ import annotations
 
@@ -32,8 +35,8 @@ def test_the_same_config_twice_gives_the_same_children_and_netadapt_steps(tmp_pa
     for name in ("first", "second"):
         folder = tmp_path / name
         folder.mkdir()
-        config = tiny_config(folder, name=name, search=ONE_SHOT, latency={"table": table}, data={"val_size": 64},
-                             netadapt={"target_ratio": 0.9}, pipeline={"references": []})
+        config = tiny_config(folder, name=name, search=ONE_SHOT, latency={"table": table, "calibrate": False},
+                             data={"val_size": 64}, netadapt={"target_ratio": 0.9}, pipeline={"references": []})
         code, out = hwnas_run(config)
         # 1: every output written, the target not met by the table (a tiny net's few steps can stall)
         assert code == 0 or (code == 1 and "the latency target was not met" in out), out[-3000:]
