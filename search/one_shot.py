@@ -203,11 +203,15 @@ class OneShotSearch:
         else:
             torch.manual_seed(self.seed)  # dropout draws from the global generators
 
+    def train_path(self) -> list[int]:
+        """The path the next weight step trains: the controller's sample, each decision switched to its
+        all-on choice with the warm-up's probability (`benchmarks/supernet_sharing.py` replaces it)."""
+        on = warmup_probability(self.step, self.config.steps, self.config.warmup_fraction)
+        return warmup_choices(self.space, self.policy.sample(1)[0].choices, on, self.generator)
+
     def _weight_step(self) -> None:
         cfg = self.config
-        on = warmup_probability(self.step, cfg.steps, cfg.warmup_fraction)
-        sampled = self.policy.sample(1)[0].choices
-        choices = warmup_choices(self.space, sampled, on, self.generator)
+        choices = self.train_path()
         x, y = self.train_stream.next()
         batch = len(y)
         x, y = (t.to(self.device, non_blocking=True) for t in self.shards.take(x, y))
