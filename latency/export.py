@@ -8,6 +8,9 @@ ONNX files keep PyTorch's NCHW layout, which is what ONNX Runtime expects.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -19,6 +22,9 @@ from models.builder import build_model
 from models.spec import IN_CHANNELS, ArchSpec
 
 ONNX_OPSET = 17
+# printed once per pytree pickled while litert-torch converts (torch 2.13): about 150 lines in a demo's
+# log that no user can act on
+CONVERTER_NOISE = r"`isinstance\(treespec, LeafSpec\)` is deprecated"
 
 
 def arch_module(spec: ArchSpec, num_classes: int = 1000) -> nn.Module:
@@ -44,6 +50,14 @@ def channels_last_module(module: nn.Module, shape_nchw: tuple[int, ...]) -> nn.M
     return litert_torch.to_channel_last_io(module, args=[0], outputs=outputs).eval()
 
 
+@contextmanager
+def converter_warnings_off() -> Iterator[None]:
+    """Silence the converter's known deprecation noise (`CONVERTER_NOISE`); every other warning shows."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=CONVERTER_NOISE, category=FutureWarning)
+        yield
+
+
 def tflite_bytes(module: nn.Module, shape_nchw: tuple[int, ...], quiet: bool = True) -> bytes:
     """Convert `module` (NCHW in PyTorch) to a channels-last float32 TFLite flatbuffer; `quiet`
     turns off litert-torch's progress log."""
@@ -51,7 +65,8 @@ def tflite_bytes(module: nn.Module, shape_nchw: tuple[int, ...], quiet: bool = T
 
     wrapped = channels_last_module(module.eval(), shape_nchw)
     litert_torch.config.show_progress = not quiet
-    edge = litert_torch.convert(wrapped, (_channels_last_sample(shape_nchw),))
+    with converter_warnings_off():
+        edge = litert_torch.convert(wrapped, (_channels_last_sample(shape_nchw),))
     return bytes(edge.model_content())
 
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from latency.errors import LatencyError
-from latency.export import arch_input_shape, arch_module, channels_last_module
+from latency.export import arch_input_shape, arch_module, channels_last_module, converter_warnings_off
 from latency.pieces import Piece
 from models.spec import ArchSpec
 
@@ -47,7 +47,8 @@ def int8_tflite_bytes(module: nn.Module, shape_nchw: tuple[int, ...], calibratio
                 prepared(torch.from_numpy(calibration[start:start + batch]))
         converted = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
         litert_torch.config.show_progress = False
-        edge = litert_torch.convert(converted, sample, quant_config=QuantConfig(pt2e_quantizer=quantizer))
+        with converter_warnings_off():
+            edge = litert_torch.convert(converted, sample, quant_config=QuantConfig(pt2e_quantizer=quantizer))
     except Exception as err:  # torch.export / torchao / the converter raise many unrelated types
         raise LatencyError(f"int8 post-training quantisation failed: {type(err).__name__}: {err}; "
                            f"use dtype float32") from err

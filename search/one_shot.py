@@ -318,9 +318,10 @@ class OneShotSearch:
         if self.log is None:
             return
         recent = self.samples[-50:]
-        mean = sum(s["reward"] for s in recent) / len(recent) if recent else float("nan")
-        self.log(f"one-shot: step {self.step}/{self.config.steps}, {len(self.samples)} children, "
-                 f"reward (last {len(recent)}) {mean:.4f}, entropy {self.policy_entropy(128):.2f}, "
+        scored = (f"{len(self.samples)} children, reward (last {len(recent)}) "
+                  f"{sum(s['reward'] for s in recent) / len(recent):.4f}" if recent else
+                  f"warm-up: the controller samples from step {self.warmup_steps}")
+        self.log(f"one-shot: step {self.step}/{self.config.steps}, {scored}, entropy {self.policy_entropy(128):.2f}, "
                  f"{self.elapsed_s:.0f} s")
 
     # ---- checkpoint -------------------------------------------------------------------------

@@ -34,8 +34,12 @@ def without_clock(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_samples_are_recorded_after_the_warm_up_with_every_column() -> None:
-    s = tiny_search(None)
+    lines: list[str] = []
+    s = tiny_search(None, log=lines.append)
     samples = s.run()
+    # progress: during the warm-up it says so (no reward yet), then the children and their mean reward
+    assert lines[0].startswith("one-shot: step 4/12, warm-up: the controller samples from step 6,")
+    assert lines[-1].startswith("one-shot: step 12/12, 12 children, reward (last 12) ") and "nan" not in lines[-1]
     assert s.warmup_steps == 6
     assert len(samples) == (12 - 6) * 2
     assert {r["step"] for r in samples} == set(range(6, 12))
