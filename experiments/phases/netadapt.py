@@ -42,6 +42,7 @@ from netadapt.state import StateError, load_state
 
 Log = Callable[[str], None]
 AROUND_SEED = (0.9, 0.75)  # NetAdapt's calibration: the seed and it narrowed by these factors
+SLOPE_AGREEMENT = 2.0  # a fit around the seed whose slope is beyond 2x (or under 1/2x) the table's is flagged
 
 
 def finetune_recipe(train_cfg: TrainingConfig, steps: int, lr_scale: float = 1.0) -> TrainingConfig:
@@ -233,7 +234,24 @@ def around_seed(cfg: Config, run: RunDir, latency: LatencyModel, seed_arch: Arch
         f"{', x'.join(str(f) for f in AROUND_SEED)}): ms = {calib.scale:.4f} * summed + {calib.offset_ms:.4f}, "
         f"RMSPE {calib.rmspe_before:.1f}% -> {calib.rmspe_after:.1f}% (the table's fit: {latency.calibration.scale:.4f}"
         f" * summed + {latency.calibration.offset_ms:.4f}); {time.perf_counter() - start:.0f} s")
+    warning = slope_warning(calib, latency.calibration)
+    if warning:
+        log(warning)
     return latency.with_calibration(calib)
+
+
+def slope_warning(local: Calibration, table: Calibration) -> str | None:
+    """A warning when the fit around the seed prices table cuts far from how the table's own fit does (its
+    slope beyond SLOPE_AGREEMENT x or under 1 / SLOPE_AGREEMENT x the table's), else None. Seen on a noisy
+    host: 0.3307 x summed + 0.9252 ms around a seed against the table's 0.9226 x summed; every cut priced at a
+    third, NetAdapt cut layers to the grid's minimum while live the model was already 45% faster."""
+    ratio = local.scale / table.scale if table.scale > 0 else math.inf
+    if 1 / SLOPE_AGREEMENT <= ratio <= SLOPE_AGREEMENT:
+        return None
+    return (f"warning: netadapt: the calibration around the seed prices each table cut at x{ratio:.2f} of the "
+            f"table's own fit ({local.scale:.4f} vs {table.scale:.4f} x summed); three models this close fix a slope "
+            f"only where whole-model timings repeat, so NetAdapt may shrink too far or too little: check the machine "
+            f"(benchmarks/latency_live_span.py) and compare netadapt/result.json's live check (docs/netadapt.md)")
 
 
 def _saved_state(path: Path, seed_arch: ArchSpec, resume: bool) -> NetAdaptState | None:

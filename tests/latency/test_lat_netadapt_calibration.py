@@ -63,6 +63,24 @@ def test_netadapt_prices_through_a_calibration_fitted_around_its_seed(setting) -
     assert again.calibration == Calibration.from_dict(saved) and len(lives) == 1  # reused, nothing timed
 
 
+def test_a_fit_around_the_seed_far_from_the_tables_slope_is_flagged(setting, monkeypatch) -> None:
+    cfg, run, model, _ = setting
+    # whole models nearly flat in their pieces (noise on a busy machine): slope ~0.3 against the table's 0.9
+    flat = FakeLive(lambda spec: 0.3 * _whole_ms(spec) / 1.3 + 0.5, log=[])
+    monkeypatch.setattr(phase, "live_checker", lambda *args: flat)
+    lines: list[str] = []
+    local = phase.around_seed(cfg, run, model, SEED, 10, resumed=False, log=lines.append)
+    assert local.calibration.scale == pytest.approx(0.3, rel=0.05)
+    assert [line for line in lines if line.startswith("warning: netadapt: the calibration around the seed prices "
+                                                     "each table cut at x0.33 of the table's own fit")]
+    # the measured cases: a noisy host's fit (flagged), the demo's on the same host (not), and the bounds
+    table = Calibration(0.9226, 0.0, 5, 21.4, 19.8)
+    assert "x0.36" in phase.slope_warning(Calibration(0.3307, 0.9252, 3, 29.4, 8.6), table)
+    assert phase.slope_warning(Calibration(0.6852, 0.1615, 3, 31.1, 0.6), table) is None
+    assert phase.slope_warning(Calibration(1.3, 0.0, 3, 5.0, 1.0), Calibration(0.9, 0.0, 5, 10.0, 8.0)) is None
+    assert phase.slope_warning(Calibration(1.9, 0.0, 3, 5.0, 1.0), Calibration(0.9, 0.0, 5, 10.0, 8.0))
+
+
 def test_netadapt_keeps_the_tables_model_where_it_already_fits(setting) -> None:
     cfg, run, model, lives = setting
     assert phase.around_seed(cfg, run, model, SEED, 10, resumed=True, log=lambda _: None) is model  # old state
