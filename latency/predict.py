@@ -34,9 +34,9 @@ from latency.windows import (
     WindowPolicy,
     halves_spread,
     quiet_median,
+    repeated,
     round_robin,
     settled_round_robin,
-    unsettled,
 )
 from models.counting import count_madds
 from models.spec import ArchSpec
@@ -266,7 +266,7 @@ class LiveLatency:
         batch = settled_round_robin(timers, self.policy, max_span_s, tolerance)
         repeat = {name: halves_spread(w, self.windows) for name, w in batch.windows.items()}
         return LiveFigures({name: self.result(w, batch.runs[name]) for name, w in batch.windows.items()}, repeat,
-                           batch.seconds, not unsettled(batch, self.windows, tolerance))
+                           batch.seconds, all(repeated(r, tolerance) for r in repeat.values()))
 
     def measure_many(self, specs: Sequence[ArchSpec]) -> list[BenchResult]:
         """Every arch of `specs` (conversions first, then interleaved windows, `chunk` archs at a

@@ -121,10 +121,14 @@ def halves_spread(windows: Sequence[float], count: int) -> float | None:
     return max(first, second) / min(first, second) - 1
 
 
+def repeated(spread: float | None, tolerance: float) -> bool:
+    """Whether a `halves_spread` shows the figure repeating within `tolerance` (None: not yet comparable)."""
+    return spread is not None and spread <= tolerance
+
+
 def unsettled(batch: Batch, count: int, tolerance: float) -> list[str]:
     """The keys of `batch` whose halves do not (yet) agree within `tolerance` (`halves_spread`)."""
-    spreads = {k: halves_spread(w, count) for k, w in batch.windows.items()}
-    return [k for k, s in spreads.items() if s is None or s > tolerance]
+    return [k for k, w in batch.windows.items() if not repeated(halves_spread(w, count), tolerance)]
 
 
 def settled_round_robin(timers: dict[str, Timer], policy: WindowPolicy, max_seconds: float,

@@ -31,7 +31,7 @@ from experiments.training.loop import budget_steps, evaluate, make_loader, seed_
 from experiments.training.weights import load_trained
 from latency.calibration import Calibration
 from latency.export import arch_input_shape, tflite_bytes
-from latency.predict import LatencyModel, TableLatency
+from latency.predict import LIVE_REPEAT, LatencyModel, TableLatency
 from models import ArchSpec, atomic, build_model, count_madds, count_params
 from netadapt.config import LoopConfig
 from netadapt.history import history_frame, trajectory_frame
@@ -185,7 +185,8 @@ def live_repeat_text(live: dict[str, Any]) -> str:
     worst = worst_repeat(live)
     if worst is None:
         return f"too few live windows in {live['seconds']:.0f} s to compare two halves (NOT settled)"
-    verdict = "settled" if live["settled"] else "NOT settled: the machine moved more than a 5% check can resolve"
+    verdict = "settled" if live["settled"] else \
+        f"NOT settled: the machine moved more than a {LIVE_REPEAT:.0%} check can resolve"
     return f"live figures moved up to {worst:.1%} between the halves of {live['seconds']:.0f} s of windows ({verdict})"
 
 
