@@ -51,9 +51,9 @@ def rmspe(predicted, measured) -> float:
     return float(np.sqrt(np.mean(((p - m) / m) ** 2)) * 100)
 
 
-def fit_calibration(summed_ms, measured_ms, archs: Sequence[str] = ()) -> Calibration:
+def fit_calibration(summed_ms, measured_ms, archs: Sequence[str] = (), affine: bool = True) -> Calibration:
     """Least squares on relative error (rows weighted by 1/measured), so small and large models
-    count alike. With fewer than 3 archs, archs too alike for a slope, a fitted offset below 0 or a
+    count alike. Not `affine`, or with fewer than 3 archs, archs too alike for a slope, a fitted offset below 0 or a
     slope not above 0, only the scale is fitted: a negative offset predicts ever less for smaller models,
     down to 0 ms (seen: 5 noisy whole-model runs gave 2.17 x summed - 1.53 ms, and a search then chased
     archs the fit priced at a third of their measured latency); a slope <= 0 prices a narrower model at
@@ -63,7 +63,7 @@ def fit_calibration(summed_ms, measured_ms, archs: Sequence[str] = ()) -> Calibr
     if s.size < 1:
         raise LatencyError("calibration needs at least 1 whole-model measurement, got none")
     scale, offset = float(np.sum(s / m) / np.sum((s / m) ** 2)), 0.0
-    if s.size >= 3 and np.ptp(s) > 0.05 * s.mean():
+    if affine and s.size >= 3 and np.ptp(s) > 0.05 * s.mean():
         design = np.stack([s / m, 1.0 / m], axis=1)
         (affine_scale, affine_offset), *_ = np.linalg.lstsq(design, np.ones_like(m), rcond=None)
         if affine_offset >= 0 and affine_scale > 0:

@@ -64,7 +64,7 @@ def test_export_trained_weights_float_and_int8(tmp_path: Path, capsys: pytest.Ca
     noise = ("I0000", "Warning", "absl")  # the converter's and torchao's noise is kept in out/logs/ only
     assert not [n for n in noise if n in printed], printed
     log = "".join(path.read_text() for path in (out / "logs").iterdir())
-    assert all(n in log for n in noise)
+    assert all(n in log for n in ("I0000", "absl"))  # the converter's native log; its Python warnings are silenced
 
 
 def test_export_refuses_weights_without_a_config_and_mismatched_weights(
