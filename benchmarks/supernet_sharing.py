@@ -11,7 +11,10 @@ For each variant it trains the demo's supernet (`experiments.phases.one_shot.one
 - `uniform`: every decision drawn uniformly every step;
 - a kind of decision (`kernel`, `expand`, `se`, `depth`, `width`), or several joined by `+`: those drawn
   uniformly, every other decision at its all-on choice; a `no-se` token turns SE off in every path (its
-  scored largest path then runs SE weights it never trained: read its random paths).
+  scored largest path then runs SE weights it never trained: read its random paths);
+- `progressive`: the search's own draw with `search.one_shot.warmup_schedule: progressive` (OFA's progressive
+  shrinking, `search.one_shot.released_kinds`): the largest path, then SE and depth, then kernels, then
+  expansions and widths drawn from the (untrained, near uniform) controller, each for a quarter of the steps.
 
 It then scores, by the final shared weights on the validation split (`proxy_check.path_scores`, batch
 statistics, as the search scores paths), the largest path, the smallest and `--paths` uniform random paths
@@ -45,7 +48,7 @@ from search.supernet import largest_choices
 
 DEMO = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "demo-one-shot.yaml"  # `make demo`
 KINDS = OP_KINDS + FILTER_KINDS
-VARIANTS = ("largest", "uniform", *OP_KINDS, "expand", "expand+no-se")
+VARIANTS = ("largest", "uniform", *OP_KINDS, "expand", "expand+no-se", "progressive")
 
 
 def smallest_choices(space: SearchSpace) -> list[int]:
@@ -85,7 +88,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     # warm-up 0.99 and training only up to it: no controller step runs, the lr follows the recipe's cosine
-    cfg = load_config(args.config, [f"search.one_shot.steps={args.steps}", "search.one_shot.warmup_fraction=0.99"])
+    overrides = [f"search.one_shot.steps={args.steps}", "search.one_shot.warmup_fraction=0.99"]
+    cfg = load_config(args.config, overrides)
     assert cfg.search is not None
     data = load_data(cfg.data, cfg.seed)
     latency = MaddsLatency(cfg.latency.resolution)  # never called: no controller step prices a path
@@ -96,11 +100,14 @@ def main() -> None:
     for variant in args.variant or list(VARIANTS):
         run = RunDir(args.out / variant)
         run.root.mkdir(parents=True, exist_ok=True)
-        search: OneShotSearch = one_shot_search(cfg, run, data, latency, make_reward_of(cfg, 1.0), log=None,
+        progressive = variant == "progressive"
+        setting = load_config(args.config, [*overrides, "search.one_shot.warmup_schedule=progressive"]) \
+            if progressive else cfg
+        search: OneShotSearch = one_shot_search(setting, run, data, latency, make_reward_of(cfg, 1.0), log=None,
                                                 device=torch.device("cpu"))
         space = search.space
-        draw = path_rule(variant, space, np.random.default_rng(cfg.seed + 7))
-        search.train_path = draw  # type: ignore[method-assign]
+        if not progressive:
+            search.train_path = path_rule(variant, space, np.random.default_rng(cfg.seed + 7))  # type: ignore
         clock = time.perf_counter()
         search.run(until=search.warmup_steps)
         seconds = time.perf_counter() - clock

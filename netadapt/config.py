@@ -23,7 +23,7 @@ class LoopConfig:
     seed: int = 0
     head_proposals: bool = False  # also propose the head's last / hidden widths
     final: str = "long_finetune"  # after the loop: fine-tune the kept weights longer, or retrain from scratch
-    max_step_ratio: float | None = 2.0  # proposals cutting more than this x delta compete only if no other does
+    max_step_ratio: float | None = 2.0  # proposals cutting more than this x delta: see selection.within_step
     min_delta_ratio: float = 0.25  # no layer cuts delta: halve it, down to this share, before stopping 'stuck'
 
     def __post_init__(self) -> None:

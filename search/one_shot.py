@@ -62,6 +62,11 @@ STATE_FILE = "one_shot.pt"
 SAMPLES_FILE = "one_shot_samples.json"
 STATE_FORMAT = 1
 QUALITIES = ("accuracy", "likelihood")
+WARMUP_SCHEDULES = ("decay", "progressive")
+# progressive shrinking (OFA's, ordered by what sharing cost the largest path least in
+# benchmarks/supernet_sharing.py: SE and depth 0.03-0.05, kernels and expansions 0.11-0.15): the warm-up's
+# equal stages release these decision kinds in turn, after a first stage on the largest path alone
+SHRINK_STAGES = (("se", "depth"), ("kernel",), ("expand", "width"))
 OP_KINDS = ("kernel", "se", "depth")
 FILTER_KINDS = ("expand", "width")
 # reward term (`search.rewards.Reward` field) -> sample key, as in the stand-alone search's trials.csv
@@ -75,6 +80,7 @@ class OneShotConfig:
     steps: int = 600
     samples_per_step: int = 3
     warmup_fraction: float = 0.25
+    warmup_schedule: str = "decay"
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 4e-5
@@ -89,6 +95,7 @@ class OneShotConfig:
             "steps": isinstance(self.steps, int) and self.steps >= 1,
             "samples_per_step": isinstance(self.samples_per_step, int) and self.samples_per_step >= 1,
             "warmup_fraction": 0 <= self.warmup_fraction < 1,
+            "warmup_schedule": self.warmup_schedule in WARMUP_SCHEDULES,
             "lr": self.lr > 0,
             "momentum": 0 <= self.momentum < 1,
             "weight_decay": self.weight_decay >= 0,
@@ -98,8 +105,8 @@ class OneShotConfig:
             "checkpoint_every": isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 1,
         }
         check_settings("one-shot", self, checks, f"steps, samples_per_step, checkpoint_every >= 1; 0 <= "
-                       f"warmup_fraction < 1; lr, grad_clip > 0; 0 <= momentum, label_smoothing < 1; weight_decay "
-                       f">= 0; quality one of {', '.join(QUALITIES)}")
+                       f"warmup_fraction < 1; warmup_schedule one of {', '.join(WARMUP_SCHEDULES)}; lr, grad_clip > 0; "
+                       f"0 <= momentum, label_smoothing < 1; weight_decay >= 0; quality one of {', '.join(QUALITIES)}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OneShotConfig:
@@ -121,6 +128,20 @@ def warmup_choices(space: SearchSpace, choices: Sequence[int], on: float, genera
 def warmup_probability(step: int, steps: int, fraction: float) -> float:
     """1 at step 0, decaying linearly to 0 at `fraction` of the steps."""
     return max(0.0, 1.0 - step / (fraction * steps)) if fraction > 0 else 0.0
+
+
+def released_kinds(step: int, warmup_steps: int) -> set[str]:
+    """The decision kinds the progressive warm-up draws at `step`: none in its first of len(SHRINK_STAGES) + 1
+    equal stages, then SHRINK_STAGES' groups one more per stage; every kind from `warmup_steps` on."""
+    stages = len(SHRINK_STAGES) + 1
+    stage = stages if step >= warmup_steps else step * stages // warmup_steps
+    return {kind for group in SHRINK_STAGES[:stage] for kind in group}
+
+
+def progressive_choices(space: SearchSpace, choices: Sequence[int], released: set[str]) -> list[int]:
+    """`choices` where a decision's kind is `released`, its all-on choice elsewhere."""
+    return [int(c) if d.name.rsplit("_", 1)[1] in released else big
+            for d, c, big in zip(space.decisions, choices, largest_choices(space))]
 
 
 class OneShotSearch:
@@ -205,9 +226,13 @@ class OneShotSearch:
 
     def train_path(self) -> list[int]:
         """The path the next weight step trains: the controller's sample, each decision switched to its
-        all-on choice with the warm-up's probability (`benchmarks/supernet_sharing.py` replaces it)."""
+        all-on choice with the warm-up's probability (`decay`) or unless its kind is released yet
+        (`progressive`; `benchmarks/supernet_sharing.py` replaces it)."""
+        sample = self.policy.sample(1)[0].choices
+        if self.config.warmup_schedule == "progressive":
+            return progressive_choices(self.space, sample, released_kinds(self.step, self.warmup_steps))
         on = warmup_probability(self.step, self.config.steps, self.config.warmup_fraction)
-        return warmup_choices(self.space, self.policy.sample(1)[0].choices, on, self.generator)
+        return warmup_choices(self.space, sample, on, self.generator)
 
     def _weight_step(self) -> None:
         cfg = self.config

@@ -32,7 +32,7 @@ from latency.predict import LIVE_MAX_SPAN_S, LIVE_REPEAT, LIVE_SPAN_S
 from models.references import resolve_arch
 from models.spec import SpecError
 from search.controller import HIDDEN_SIZE, TANH_CLIP, TEMPERATURE
-from search.one_shot import QUALITIES, OneShotConfig
+from search.one_shot import QUALITIES, WARMUP_SCHEDULES, OneShotConfig
 from search.policy import DEFAULT_ENTROPY_WEIGHT, DEFAULT_TOP_K, PolicyConfig
 from search.rewards import MNASNET_W, TUNAS_BETA
 from search.searchers.evolution import POPULATION, TOURNAMENT
@@ -230,6 +230,10 @@ class OneShotSection(Strict):
                                   description="paths scored per controller step")
     warmup_fraction: float = Field(_ONE_SHOT.warmup_fraction, ge=0, lt=1, description="share of the steps with "
                                    "the controller off and every op / filter trained (all-on odds decay to 0)")
+    warmup_schedule: Literal[WARMUP_SCHEDULES] = Field(
+        _ONE_SHOT.warmup_schedule, description="how the warm-up trains paths: decay (each decision all-on with odds "
+        "decaying to 0) or progressive (OFA's progressive shrinking: the largest path, then SE and depth, then "
+        "kernels, then expansions and widths drawn, in equal stages)")
     lr: float = Field(_ONE_SHOT.lr, gt=0, description="supernet SGD learning rate (cosine schedule)")
     momentum: float = Field(_ONE_SHOT.momentum, ge=0, lt=1)
     weight_decay: float = Field(_ONE_SHOT.weight_decay, ge=0)
@@ -310,8 +314,9 @@ class NetAdaptConfig(Strict):
     channel_divisor: int = Field(8, ge=1)
     max_iterations: int = Field(50, ge=1)
     max_step_ratio: float | None = Field(2.0, ge=1, description="proposals cutting more than this x delta compete "
-                                         "only when no other proposal cuts less (steps of about delta, not one "
-                                         "giant one; null: every proposal competes)")
+                                         "only when no other proposal cuts less, and then only those within one delta "
+                                         "of the smallest cut (steps of about delta, not one giant one; null: every "
+                                         "proposal competes)")
     min_delta_ratio: float = Field(0.25, gt=0, le=1, description="when no layer can cut delta (a seed far above "
                                    "the target, every layer near its narrowest), delta is halved down to this "
                                    "share of it before the loop stops as stuck; 1: stop at once")

@@ -118,7 +118,7 @@ def test_selection_rules_pick_differently_on_hand_computed_values() -> None:
         select("greedy", 0.8, results)
 
 
-def test_a_step_far_beyond_delta_competes_only_when_no_other_does() -> None:
+def test_a_step_far_beyond_delta_competes_only_with_steps_as_coarse_as_itself() -> None:
     # delta 0.04 ms, control 0.44. A cuts 0.041 ms at 0.41 (-0.73/ms); B, a coarse grid's smallest step,
     # 0.085 ms (2.1x delta) at 0.40 (-0.47/ms: by the ratio alone the giant step wins); C 0.05 ms at 0.40 (-0.8/ms).
     results = [Measured(0.41, 0.60, 0.559), Measured(0.40, 0.60, 0.515), Measured(0.40, 0.60, 0.55)]
@@ -126,7 +126,9 @@ def test_a_step_far_beyond_delta_competes_only_when_no_other_does() -> None:
     assert select("mobilenetv3", 0.44, results) == 1
     assert within_step(cuts, 0.04, 2.0) == [0, 2]
     assert [0, 2][select("mobilenetv3", 0.44, [results[0], results[2]])] == 0
-    assert within_step([0.085, 0.09], 0.04, 2.0) == [0, 1]  # none within: every proposal competes
+    assert within_step([0.085, 0.09], 0.04, 2.0) == [0, 1]  # none within 0.08: those within 0.085 + 0.04
+    assert within_step([0.2058, 0.1999, 0.3789], 0.0988, 2.0) == [0, 1]  # the searched seed's: <= 0.2987, not 3.84x
+    assert within_step([0.09, 0.13], 0.04, 2.0) == [0, 1] and within_step([0.09, 0.131], 0.04, 2.0) == [0]
     assert within_step(cuts, 0.04, None) == [0, 1, 2]
     with pytest.raises(ValueError, match="max_step_ratio"):
         LoopConfig(target_ms=1.0, delta_ms=0.1, max_step_ratio=0.5)

@@ -7,18 +7,22 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-from one_shot_fixtures import CLASSES, one_thread, size_latency, tiny_search, tiny_space  # noqa: F401
+from one_shot_fixtures import CLASSES, SEARCH_CONFIG, one_thread, size_latency, tiny_search, tiny_space  # noqa: F401
 
 from search.batch_stream import BatchStream
 from search.one_shot import (
     SAMPLES_FILE,
+    SHRINK_STAGES,
     STATE_FILE,
     OneShotConfig,
+    progressive_choices,
+    released_kinds,
     warmup_choices,
     warmup_probability,
 )
@@ -63,6 +67,27 @@ def test_warm_up_switches_decisions_to_all_on_with_a_linearly_decaying_probabili
     assert 0.4 < switched / (200 * len(low)) < 0.6
     assert [warmup_probability(s, 100, 0.25) for s in (0, 10, 25, 60)] == [1.0, 0.6, 0.0, 0.0]
     assert warmup_probability(0, 100, 0.0) == 0.0
+
+
+def test_the_progressive_warm_up_releases_decision_kinds_in_equal_stages() -> None:
+    # 400 warm-up steps, 4 stages of 100: the largest path, then SE and depth, then kernels, then the rest
+    assert [released_kinds(s, 400) for s in (0, 99)] == [set(), set()]
+    assert released_kinds(100, 400) == {"se", "depth"}
+    assert released_kinds(250, 400) == {"se", "depth", "kernel"}
+    assert released_kinds(399, 400) == released_kinds(400, 400) == {"se", "depth", "kernel", "expand", "width"}
+    assert released_kinds(0, 0) == {kind for group in SHRINK_STAGES for kind in group}  # no warm-up
+    space = tiny_space()
+    low = [0] * len(space.decisions)
+    kinds = [d.name.rsplit("_", 1)[1] for d in space.decisions]
+    assert progressive_choices(space, low, set()) == largest_choices(space)
+    mixed = progressive_choices(space, low, {"kernel"})
+    assert [c for c, k in zip(mixed, kinds) if k == "kernel"] == [0] * kinds.count("kernel")
+    assert [c for c, k, big in zip(mixed, kinds, largest_choices(space)) if k != "kernel"] == \
+        [big for k, big in zip(kinds, largest_choices(space)) if k != "kernel"]
+    search = tiny_search(None, config=replace(SEARCH_CONFIG, warmup_schedule="progressive"))
+    assert search.train_path() == largest_choices(space)  # step 0: the largest path alone
+    with pytest.raises(ValueError, match="warmup_schedule='shrink'"):
+        OneShotConfig(warmup_schedule="shrink")
 
 
 @pytest.mark.parametrize("killed_at", [7, 10])
