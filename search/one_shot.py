@@ -404,7 +404,8 @@ class OneShotSearch:
         if state.get("format") != STATE_FORMAT:
             raise ValueError(f"{path}: checkpoint format {state.get('format')!r}, expected {STATE_FORMAT}")
         mine = {"config": asdict(self.config), "seed": self.seed}
-        theirs = {"config": state["config"], "seed": state["seed"]}
+        # a setting added since the checkpoint was written ran as its default (warmup_schedule: decay)
+        theirs = {"config": {**asdict(OneShotConfig()), **state["config"]}, "seed": state["seed"]}
         if mine != theirs:
             raise ValueError(f"{path}: the checkpoint was written with {theirs}, this search has {mine}; resume with "
                              f"the settings the search started with, or start it in a new directory")

@@ -42,7 +42,7 @@ from netadapt.state import StateError, load_state
 
 Log = Callable[[str], None]
 AROUND_SEED = (0.9, 0.75, 0.5)  # NetAdapt's calibration: the seed and it narrowed by these factors
-SLOPE_AGREEMENT = 2.0  # a fit around the seed whose slope is beyond 2x (or under 1/2x) the table's is flagged
+SLOPE_AGREEMENT = 2.0  # an around-seed slope beyond 2x (or under 1/2x) the table's: a scale only (`slope_agrees`)
 
 
 def finetune_recipe(train_cfg: TrainingConfig, steps: int, lr_scale: float = 1.0) -> TrainingConfig:

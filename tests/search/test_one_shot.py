@@ -143,6 +143,19 @@ def test_resuming_with_other_settings_is_refused(tmp_path: Path) -> None:
         other.run()
 
 
+def test_a_checkpoint_written_before_a_setting_existed_resumes_as_its_default(tmp_path: Path) -> None:
+    tiny_search(tmp_path).run(until=4)
+    state = torch.load(tmp_path / STATE_FILE, weights_only=True)
+    del state["config"]["warmup_schedule"]  # as written before the setting existed
+    torch.save(state, tmp_path / STATE_FILE)
+    assert tiny_search(tmp_path).run()  # the default ("decay") is what that search ran
+    state = torch.load(tmp_path / STATE_FILE, weights_only=True)
+    del state["config"]["warmup_schedule"]
+    torch.save(state, tmp_path / STATE_FILE)
+    with pytest.raises(ValueError, match="resume with the settings"):
+        tiny_search(tmp_path, replace(SEARCH_CONFIG, warmup_schedule="progressive")).run()
+
+
 def test_the_supernet_learns_and_the_controller_entropy_falls_when_the_reward_is_informative() -> None:
     """Latency dominates the absolute reward here (target far below every child), so the smallest
     choices win and the controller must concentrate on them; meanwhile the shared weights learn
