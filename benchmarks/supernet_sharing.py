@@ -64,13 +64,12 @@ def path_rule(variant: str, space: SearchSpace, rng: np.random.Generator) -> Cal
         raise SystemExit(f"--variant {variant}: unknown {sorted(unknown)}; use largest, uniform, no-se or kinds "
                          f"{', '.join(KINDS)} joined by '+'")
     big = largest_choices(space)
-    kind = [d.name.rsplit("_", 1)[1] for d in space.decisions]
 
     def draw() -> list[int]:
         path = []
-        for d, k, b in zip(space.decisions, kind, big):
-            choice = int(rng.integers(len(d.choices))) if "uniform" in tokens or k in tokens else b
-            if k == "se" and "no-se" in tokens:
+        for d, b in zip(space.decisions, big):
+            choice = int(rng.integers(len(d.choices))) if "uniform" in tokens or d.kind in tokens else b
+            if d.kind == "se" and "no-se" in tokens:
                 choice = d.choices.index(False)
             path.append(choice)
         return path

@@ -140,7 +140,7 @@ def released_kinds(step: int, warmup_steps: int) -> set[str]:
 
 def progressive_choices(space: SearchSpace, choices: Sequence[int], released: set[str]) -> list[int]:
     """`choices` where a decision's kind is `released`, its all-on choice elsewhere."""
-    return [int(c) if d.name.rsplit("_", 1)[1] in released else big
+    return [int(c) if d.kind in released else big
             for d, c, big in zip(space.decisions, choices, largest_choices(space))]
 
 

@@ -47,6 +47,11 @@ class Decision:
     name: str
     choices: tuple
 
+    @property
+    def kind(self) -> str:
+        """What the decision sets (kernel, expand, se, depth, width): its name's last part, `<stage>_<kind>`."""
+        return self.name.rsplit("_", 1)[-1]
+
 
 @dataclass(frozen=True)
 class _StageChoice:

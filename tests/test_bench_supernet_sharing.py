@@ -16,7 +16,7 @@ def test_a_variant_draws_only_its_kinds_and_no_se_turns_se_off() -> None:
     script = load_benchmark("supernet_sharing")
     space = resolve_space(load_config(script.DEMO).space)
     big = largest_choices(space)
-    kinds = [d.name.rsplit("_", 1)[1] for d in space.decisions]
+    kinds = [d.kind for d in space.decisions]
     for variant, drawn in (("largest", set()), ("expand", {"expand"}), ("kernel+depth", {"kernel", "depth"})):
         draw = script.path_rule(variant, space, np.random.default_rng(0))
         paths = np.array([draw() for _ in range(60)])

@@ -250,13 +250,16 @@ def slope_agrees(local: Calibration, table: Calibration) -> bool:
     the slope between them by ~80%. Seen on a noisy host: 0.3307 x summed + 0.9252 ms around a seed against
     the table's 0.9226 x summed; every cut priced at a third, NetAdapt cut layers to the grid's minimum while
     live the model was already 45% faster. `around_seed` then keeps the level and prices cuts in proportion."""
-    ratio = local.scale / table.scale if table.scale > 0 else math.inf
-    return 1 / SLOPE_AGREEMENT <= ratio <= SLOPE_AGREEMENT
+    return 1 / SLOPE_AGREEMENT <= _slope_ratio(local, table) <= SLOPE_AGREEMENT
+
+
+def _slope_ratio(local: Calibration, table: Calibration) -> float:
+    return local.scale / table.scale if table.scale > 0 else math.inf
 
 
 def slope_warning(local: Calibration, table: Calibration) -> str:
     """The log line for a fit around the seed whose slope does not agree with the table's (`slope_agrees`)."""
-    ratio = local.scale / table.scale if table.scale > 0 else math.inf
+    ratio = _slope_ratio(local, table)
     return (f"warning: netadapt: the affine fit around the seed ({local.scale:.4f} x summed + {local.offset_ms:.4f}) "
             f"prices each table cut at x{ratio:.2f} of the table's own fit ({table.scale:.4f} x summed): the slope is "
             f"not determined by these timings, so NetAdapt prices around the seed with a scale only (the level from "

@@ -78,7 +78,7 @@ def test_the_progressive_warm_up_releases_decision_kinds_in_equal_stages() -> No
     assert released_kinds(0, 0) == {kind for group in SHRINK_STAGES for kind in group}  # no warm-up
     space = tiny_space()
     low = [0] * len(space.decisions)
-    kinds = [d.name.rsplit("_", 1)[1] for d in space.decisions]
+    kinds = [d.kind for d in space.decisions]
     assert progressive_choices(space, low, set()) == largest_choices(space)
     mixed = progressive_choices(space, low, {"kernel"})
     assert [c for c, k in zip(mixed, kinds) if k == "kernel"] == [0] * kinds.count("kernel")
