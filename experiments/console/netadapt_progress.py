@@ -1,10 +1,12 @@
 """NetAdapt's console lines and trajectory scalars: `ReportingJobs` wraps the loop's job runner, and
 for every finished proposal reads what the loop saved about it (netadapt/state.json, written before
-the proposals run) to report its kind, widths, predicted latency cut and dAcc."""
+the proposals run) to report its kind, widths, predicted latency cut and dAcc. A proposal that finishes before its
+iteration's control is reported when the control is, so every dAcc of an iteration is against the control."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from experiments.console.lines import ProposalFacts
@@ -38,13 +40,25 @@ class ReportingJobs:
         if progress is not None:
             self.console.iteration_started(progress, self.target_ms)
         control = progress.control_acc if progress is not None else None
+        control_due = control is None and any(job.key == CONTROL for job in jobs)
+        held: list[ProposalFacts] = []  # finished before the control: their dAcc waits for it
         for job, acc in self.run_jobs(jobs):
-            if job.key == CONTROL and not isinstance(acc, JobFailed):
-                control = float(acc)
+            if job.key == CONTROL:
+                control_due = False
+                control = None if isinstance(acc, JobFailed) else float(acc)
             facts = proposal_facts(progress, job.key, acc, control) if progress is not None else None
             yield job, acc  # the loop saves the result before it asks for the next one:
             if facts is not None:  # a line on the console is a result on disk (a kill after it loses nothing)
-                self.console.proposal_done(facts)
+                held.append(facts)
+            if not control_due:
+                self._report(held, control)
+        self._report(held, control)
+
+    def _report(self, held: list[ProposalFacts], control: float | None) -> None:
+        """Print the held proposals' lines, their dAcc against `control` (None: against the accuracy before)."""
+        for facts in held:
+            self.console.proposal_done(replace(facts, control_acc=control))
+        held.clear()
 
     def finished(self) -> None:
         """The loop ended: close the bar, record the last trajectory point."""

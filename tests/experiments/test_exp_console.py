@@ -22,7 +22,7 @@ from experiments.console.lines import (
 from experiments.console.monitor import Console
 from experiments.console.netadapt_progress import ReportingJobs
 from experiments.console.scalars import ScalarLog
-from netadapt.loop import Job
+from netadapt.loop import CONTROL, Job, JobFailed
 from netadapt.records import NetAdaptState
 from netadapt.state import save_state
 
@@ -134,6 +134,33 @@ def test_netadapt_proposals_are_reported_from_the_state(tmp_path: Path, capsys: 
     assert len(lines) == 2 and lines[0].startswith("proposal 1/2 it 1 mid0 64->48  cut 0.1000 ms")
     assert all(line.endswith("dAcc -0.0200 vs control" if control else "dAcc -0.0400 vs before") for line in lines)
     assert read_scalars(tmp_path / "tb")["netadapt/latency_ms"][0] == (1, 1.0)
+
+
+@pytest.mark.parametrize("control_result", [0.68, JobFailed("loss not finite")])
+def test_a_proposal_done_before_the_control_is_reported_against_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], control_result: float | JobFailed) -> None:
+    # the control and the proposals run side by side; one that finishes first waits for the control's
+    # accuracy, so every line of an iteration states its dAcc against the same reference
+    state_path = tmp_path / "state.json"
+    save_state(state_path, _state(None))
+    console = Console()
+    jobs = [Job(1, "mid0", ARCH, "p.pt", ARCH, "mid0.pt", 1), Job(1, CONTROL, ARCH, "p.pt", ARCH, "c.pt", 1),
+            Job(1, "mid1", ARCH, "p.pt", ARCH, "mid1.pt", 1)]
+    results = {"mid0": 0.66, CONTROL: control_result, "mid1": 0.71}
+    reporting = ReportingJobs(lambda todo: ((job, results[job.key]) for job in todo), state_path, console, 0.8)
+    lines: list[str] = []
+    counts = []
+    for _job, _ in reporting(jobs):
+        lines += [line for line in capsys.readouterr().out.splitlines() if line.startswith("proposal")]
+        counts.append(len(lines))
+    console.close()
+    lines += [line for line in capsys.readouterr().out.splitlines() if line.startswith("proposal")]
+    assert counts == [0, 0, 1] and len(lines) == 2  # mid0's line came with the control's result
+    assert lines[0].startswith("proposal 1/2 it 1 mid0") and lines[1].startswith("proposal 2/2 it 1 mid1")
+    if isinstance(control_result, float):  # 0.66 - 0.68 and 0.71 - 0.68
+        assert lines[0].endswith("dAcc -0.0200 vs control") and lines[1].endswith("dAcc +0.0300 vs control")
+    else:  # no control accuracy: against the accuracy before the iteration (0.7)
+        assert lines[0].endswith("dAcc -0.0400 vs before")
 
 
 def test_a_proposal_line_is_printed_only_after_the_loop_took_its_result(tmp_path: Path,
