@@ -7,6 +7,7 @@ order and the augmentation draw from a `torch.Generator` seeded from (seed, epoc
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 import torch
@@ -23,8 +24,10 @@ class BatchLoader:
     def __init__(self, split: Split, mean: tuple[float, ...], std: tuple[float, ...], batch_size: int,
                  shuffle: bool = False, augment: bool = False, drop_last: bool = False, seed: int = 0,
                  device: torch.device | str = "cpu", channels_last: bool = False) -> None:
-        self.images = torch.from_numpy(split.images).permute(0, 3, 1, 2).contiguous()
-        self.labels = torch.from_numpy(split.labels)
+        with warnings.catch_warnings():  # Ray's object store hands out read-only arrays: only read here,
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            self.images = torch.from_numpy(split.images).permute(0, 3, 1, 2).contiguous()  # NHWC -> NCHW: a copy
+        self.labels = torch.tensor(split.labels)  # a copy (N values), writable whatever the array was
         self.batch_size = batch_size
         self.shuffle, self.augment, self.drop_last = shuffle, augment, drop_last
         self.seed = seed

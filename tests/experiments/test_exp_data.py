@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,21 @@ def test_loader_batches_and_augmentation() -> None:
     assert len(aug1) == 3
     for (xa, ya), (xb, yb) in zip(aug1, aug2):
         assert np.array_equal(xa.numpy(), xb.numpy()) and np.array_equal(ya.numpy(), yb.numpy())
+
+
+def test_loader_takes_read_only_arrays_without_a_warning() -> None:
+    # Ray's object store hands workers read-only arrays; torch warned "not writable ... undefined behavior"
+    # in every fine-tune's log
+    split = generate(40, 0, resolution=16)
+    split.images.flags.writeable = False
+    split.labels.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loader = BatchLoader(split, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), 8, shuffle=True, augment=True)
+        batches = list(loader)
+    assert sum(len(y) for _, y in batches) == 40
+    loader.labels[0] = 1 - loader.labels[0]  # its own memory: the caller's array is untouched
+    assert int(loader.labels[0]) != int(split.labels[0])
 
 
 def _make_tree(root: Path, classes: int = 3, per_class: int = 10, size: int = 40) -> None:
