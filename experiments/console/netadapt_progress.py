@@ -15,9 +15,9 @@ from experiments.rundir.status import NetAdaptProgress, read_netadapt_progress
 from netadapt.loop import CONTROL, Job, JobFailed, RunJobs
 
 
-def proposal_facts(progress: NetAdaptProgress, key: str, acc: float | JobFailed,
-                   control_acc: float | None) -> ProposalFacts | None:
-    """The proposal `key` of the iteration in flight, finished with validation accuracy `acc` (or failed)."""
+def proposal_facts(progress: NetAdaptProgress, key: str, acc: float | JobFailed) -> ProposalFacts | None:
+    """The proposal `key` of the iteration in flight, finished with validation accuracy `acc` (or failed);
+    the control's accuracy is set when the line is reported."""
     found = next((p for p in progress.proposals if p["key"] == key), None)
     if found is None or progress.accuracy is None:
         return None
@@ -26,7 +26,7 @@ def proposal_facts(progress: NetAdaptProgress, key: str, acc: float | JobFailed,
                          width_after=int(found["width_after"]), latency_before=float(found["latency_before"]),
                          latency_after=float(found["latency_after"]),
                          acc=None if isinstance(acc, JobFailed) else float(acc), acc_before=float(progress.accuracy),
-                         control_acc=control_acc, failure=acc.reason if isinstance(acc, JobFailed) else None)
+                         failure=acc.reason if isinstance(acc, JobFailed) else None)
 
 
 class ReportingJobs:
@@ -46,7 +46,7 @@ class ReportingJobs:
             if job.key == CONTROL:
                 control_due = False
                 control = None if isinstance(acc, JobFailed) else float(acc)
-            facts = proposal_facts(progress, job.key, acc, control) if progress is not None else None
+            facts = proposal_facts(progress, job.key, acc) if progress is not None else None
             yield job, acc  # the loop saves the result before it asks for the next one:
             if facts is not None:  # a line on the console is a result on disk (a kill after it loses nothing)
                 held.append(facts)
